@@ -1,0 +1,197 @@
+//! The one error type of this crate. Every message names the cause and the fix,
+//! and none of them ever carries a token or the client secret.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything that can go wrong while obtaining, storing or using a token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The grant is gone: the user (or the app's admin) must authorize again.
+    #[error(
+        "re-authorization needed: the token endpoint answered `{code}`{description}. \
+         The stored grant can no longer be used; run the authorization flow again \
+         (for jira-mcp: `jira-mcp auth login`, or the `init_oauth_flow` tool)"
+    )]
+    ReauthorizationRequired {
+        /// The OAuth error code (`invalid_grant`, `unauthorized_client`, or `http_403`).
+        code: String,
+        /// The server's `error_description`, already formatted as `: …` or empty.
+        description: String,
+    },
+
+    /// No tokens are stored yet, and the grant cannot mint one without the user.
+    #[error(
+        "not logged in: {store} holds no OAuth tokens. Run the authorization flow first \
+         (for jira-mcp: `jira-mcp auth login`, or the `init_oauth_flow` tool)"
+    )]
+    NotLoggedIn {
+        /// Where the tokens were looked for.
+        store: String,
+    },
+
+    /// The token endpoint rejected the request for a reason the user can fix in configuration.
+    #[error("the token endpoint rejected the request with `{code}`{description}. {hint}")]
+    TokenRequestRejected {
+        /// The OAuth error code.
+        code: String,
+        /// The server's `error_description`, already formatted as `: …` or empty.
+        description: String,
+        /// What to change.
+        hint: &'static str,
+    },
+
+    /// The token endpoint could not be reached or kept failing, even after retries.
+    /// The stored refresh token is untouched; trying again later is safe.
+    #[error(
+        "the token endpoint is unavailable after {attempts} attempt(s): {cause}. \
+         The stored tokens were left untouched; try again later{retry_hint}"
+    )]
+    TokenEndpointUnavailable {
+        /// How many requests were sent.
+        attempts: u32,
+        /// The last failure.
+        cause: String,
+        /// `"(the server asked to wait N s)"` or empty.
+        retry_hint: String,
+        /// The server's Retry-After, when it sent one.
+        retry_after: Option<Duration>,
+    },
+
+    /// The token endpoint answered something that is not a token response.
+    #[error(
+        "the token endpoint sent a malformed response ({detail}). The stored tokens were left \
+         untouched; check that the token URL points at an OAuth 2.0 token endpoint"
+    )]
+    MalformedTokenResponse {
+        /// What was wrong, without the body (which may hold a token).
+        detail: String,
+    },
+
+    /// Jira rejected a token that was minted moments ago, so refreshing again would not help.
+    #[error(
+        "Jira answered 401 Unauthorized to a freshly minted access token. This is not an \
+         expiry problem: check that the token's scopes cover the request and that the API \
+         base URL belongs to the site the token was issued for"
+    )]
+    FreshTokenRejected,
+
+    /// The stored tokens belong to another Jira site than the one configured.
+    #[error(
+        "the stored tokens belong to site {stored}, not to {configured}. Log in again for \
+         {configured}, or point the client at {stored}"
+    )]
+    SiteMismatch {
+        /// The stored site.
+        stored: String,
+        /// The configured site.
+        configured: String,
+    },
+
+    /// A token store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+
+    /// The client was configured with a value that cannot work.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// The error of the underlying gouqi request.
+    #[error(transparent)]
+    Jira(#[from] gouqi::Error),
+}
+
+/// Why a token store failed. Each variant names the path, and none of them
+/// overwrites or deletes anything.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The file exists but cannot be read (permissions, I/O error).
+    #[error(
+        "cannot read the token file {path}: {source}. Check its permissions \
+         (it should be owned by you with mode 0600)"
+    )]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// The file exists but does not hold a token set this version understands.
+    #[error(
+        "the token file {path} is corrupt ({detail}). It was left as it is; move it away or \
+         delete it, then log in again"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it, without its content.
+        detail: String,
+    },
+
+    /// The file was written by a newer version of this crate.
+    #[error(
+        "the token file {path} has format version {found}, but this program reads version \
+         {supported}. Upgrade the program, or log in again with a different token file"
+    )]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+        /// The version this crate writes.
+        supported: u32,
+    },
+
+    /// Writing, locking or removing failed.
+    #[error("cannot {action} {path}: {source}. Check that the directory exists and is writable")]
+    Write {
+        /// What was attempted.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// A backend other than the file failed (e.g. an OS keyring).
+    #[error("token store {backend} failed: {message}")]
+    Backend {
+        /// Which backend.
+        backend: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// True when only a new authorization by the user can fix this error.
+    pub fn needs_reauthorization(&self) -> bool {
+        matches!(
+            self,
+            Error::ReauthorizationRequired { .. } | Error::NotLoggedIn { .. }
+        )
+    }
+
+    /// True when the same call may succeed later without any change.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::TokenEndpointUnavailable { .. })
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Formats an optional server description as `: text`, cut short so a hostile
+/// server cannot flood logs.
+pub(crate) fn describe(description: Option<&str>) -> String {
+    match description {
+        Some(text) if !text.trim().is_empty() => {
+            let text: String = text.chars().take(200).collect();
+            format!(": {text}")
+        }
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,103 @@
+//! Where token sets live between runs, and the lock that keeps two processes
+//! from refreshing with the same (rotating) refresh token.
+
+mod file;
+mod format;
+
+pub use file::FileStore;
+pub(crate) use format::describe_json_error;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::error::StoreError;
+use crate::token::TokenSet;
+
+/// Holds a store's exclusive lock until dropped.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct StoreLock(#[allow(dead_code)] Box<dyn Send>);
+
+impl StoreLock {
+    /// Wraps whatever releases the lock on drop (a locked file, a mutex guard…).
+    pub fn new(guard: impl Send + 'static) -> StoreLock {
+        StoreLock(Box::new(guard))
+    }
+}
+
+impl Debug for StoreLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreLock")
+    }
+}
+
+/// A place to keep one token set.
+///
+/// Implement it to keep tokens elsewhere (an OS keyring, a database shared by
+/// several servers). The methods block; callers in async code run them on a
+/// blocking thread.
+pub trait TokenStore: Send + Sync + Debug {
+    /// The stored token set, or `None` when nothing is stored.
+    fn load(&self) -> Result<Option<TokenSet>, StoreError>;
+
+    /// Replaces the stored token set. After it returns, a crash must not lose it.
+    fn save(&self, tokens: &TokenSet) -> Result<(), StoreError>;
+
+    /// Removes the stored token set (log out).
+    fn clear(&self) -> Result<(), StoreError>;
+
+    /// Takes the store's exclusive lock, waiting for other holders (in this or
+    /// other processes). Refreshes happen under it, so that a rotating refresh
+    /// token is never sent twice.
+    fn lock(&self) -> Result<StoreLock, StoreError>;
+
+    /// Where the tokens are, for messages and status output (never secrets).
+    fn location(&self) -> String;
+}
+
+/// Keeps the token set in memory, for tests and for programs that obtain
+/// tokens at every start (client credentials).
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore {
+    tokens: Arc<Mutex<Option<TokenSet>>>,
+    lock: Arc<Mutex<()>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// A store that starts with `tokens` (e.g. from a login elsewhere).
+    pub fn with_tokens(tokens: TokenSet) -> MemoryStore {
+        let store = MemoryStore::default();
+        *store.tokens.lock() = Some(tokens);
+        store
+    }
+}
+
+impl TokenStore for MemoryStore {
+    fn load(&self) -> Result<Option<TokenSet>, StoreError> {
+        Ok(self.tokens.lock().clone())
+    }
+
+    fn save(&self, tokens: &TokenSet) -> Result<(), StoreError> {
+        *self.tokens.lock() = Some(tokens.clone());
+        Ok(())
+    }
+
+    fn clear(&self) -> Result<(), StoreError> {
+        *self.tokens.lock() = None;
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<StoreLock, StoreError> {
+        Ok(StoreLock::new(self.lock.lock_arc()))
+    }
+
+    fn location(&self) -> String {
+        "the in-memory token store".to_string()
+    }
+}
