@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use oauth2::basic::{BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{
-    AuthType, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet, HttpRequest,
+    AuthType, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet,
     PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenUrl,
 };
 
@@ -151,26 +151,24 @@ impl TokenSource {
 
     async fn refresh(&self, refresh: &RefreshToken, current: Option<&TokenSet>) -> Result<TokenSet> {
         let client = self.oauth_client();
-        let http = |request: HttpRequest| self.http.execute(request);
         self.with_retries(current, || {
             let mut request = client.exchange_refresh_token(refresh);
             if let Some(uri) = &self.redirect_uri {
                 request = request.add_extra_param("redirect_uri", uri.as_str());
             }
-            request.request_async(&http)
+            request.request_async(&self.http)
         })
         .await
     }
 
     async fn client_credentials(&self, current: Option<&TokenSet>) -> Result<TokenSet> {
         let client = self.oauth_client();
-        let http = |request: HttpRequest| self.http.execute(request);
         self.with_retries(current, || {
             let scopes = self.scopes.iter().map(|s| Scope::new(s.clone()));
             client
                 .exchange_client_credentials()
                 .add_scopes(scopes)
-                .request_async(&http)
+                .request_async(&self.http)
         })
         .await
     }
@@ -186,13 +184,12 @@ impl TokenSource {
         redirect_uri: &RedirectUrl,
     ) -> Result<TokenSet> {
         let client = self.oauth_client();
-        let http = |request: HttpRequest| self.http.execute(request);
         let sent_at = SystemTime::now();
         let response = client
             .exchange_code(code)
             .set_pkce_verifier(verifier)
             .set_redirect_uri(std::borrow::Cow::Borrowed(redirect_uri))
-            .request_async(&http)
+            .request_async(&self.http)
             .await
             .map_err(|e| classify(e, 1))?;
         Ok(TokenSet::from_response(&response, sent_at, None, &self.scopes))

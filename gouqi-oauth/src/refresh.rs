@@ -1,0 +1,289 @@
+//! The caching, refreshing wrapper around a [`TokenSource`]. One lock guards
+//! the current token: callers that find it about to expire, or rejected by
+//! Jira, queue on that lock, and only the first of them refreshes.
+//!
+//! Refreshes also hold the store's cross-process lock and re-read the store
+//! first, so a token another process just rotated is adopted, not replayed.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::error::{Error, Result, StoreError};
+use crate::source::{Grant, TokenSource};
+use crate::store::TokenStore;
+use crate::token::{Site, TokenSet};
+
+/// The default refresh-ahead window: a token expiring within it is renewed
+/// before it is used.
+pub const DEFAULT_SKEW: Duration = Duration::from_secs(300);
+
+/// An access token handed out by a [`TokenCache`]. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Token {
+    set: Arc<TokenSet>,
+    generation: u64,
+}
+
+impl Token {
+    /// The token set this token belongs to (secrets stay redacted in `Debug`).
+    pub fn tokens(&self) -> &TokenSet {
+        &self.set
+    }
+
+    /// Increases each time the cache takes a new token; equal generations mean
+    /// the same token.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+#[derive(Default)]
+struct State {
+    token: Option<Token>,
+    /// A token set that was obtained but could not be persisted yet. It is
+    /// kept (its refresh token may be the only valid one) and saved before use.
+    unsaved: bool,
+    generation: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Renewal {
+    /// The held token is missing or about to expire.
+    Expiring,
+    /// Jira rejected the held token.
+    Rejected,
+    /// The caller wants a new token regardless.
+    Forced,
+}
+
+struct Inner {
+    source: TokenSource,
+    store: Arc<dyn TokenStore>,
+    skew: Duration,
+    site: Option<Site>,
+    state: Arc<Mutex<State>>,
+}
+
+/// Caches the current token and refreshes it ahead of expiry or after a 401,
+/// one refresh at a time. Clones share the cache.
+///
+/// `Debug` never shows a token.
+#[derive(Clone)]
+pub struct TokenCache {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("source", &self.inner.source)
+            .field("store", &self.inner.store)
+            .field("skew", &self.inner.skew)
+            .field("site", &self.inner.site)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenCache {
+    /// A cache over `source`, persisting to `store`, with [`DEFAULT_SKEW`].
+    pub fn new(source: TokenSource, store: impl TokenStore + 'static) -> TokenCache {
+        Self::with_store(source, Arc::new(store))
+    }
+
+    /// Like [`TokenCache::new`], for a store that is already shared.
+    pub fn with_store(source: TokenSource, store: Arc<dyn TokenStore>) -> TokenCache {
+        TokenCache {
+            inner: Arc::new(Inner {
+                source,
+                store,
+                skew: DEFAULT_SKEW,
+                site: None,
+                state: Arc::default(),
+            }),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Inner)) -> TokenCache {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => f(inner),
+            None => unreachable!("builder methods run before the cache is cloned"),
+        }
+        self
+    }
+
+    /// Sets the refresh-ahead window (capped at half a token's lifetime).
+    pub fn skew(self, skew: Duration) -> TokenCache {
+        self.edit(|inner| inner.skew = skew)
+    }
+
+    /// Binds the cache to one site: stored tokens for another cloud id or
+    /// site URL are refused with [`Error::SiteMismatch`].
+    pub fn site(self, site: Site) -> TokenCache {
+        self.edit(|inner| inner.site = Some(site))
+    }
+
+    /// The store behind this cache.
+    pub fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.inner.store
+    }
+
+    /// The source behind this cache.
+    pub fn source(&self) -> &TokenSource {
+        &self.inner.source
+    }
+
+    /// A token that stays valid for at least the skew window, refreshing first
+    /// if needed.
+    pub async fn token(&self) -> Result<Token> {
+        let state = self.inner.state.clone().lock_owned().await;
+        match &state.token {
+            Some(token) if !state.unsaved && !self.expiring(&token.set) => Ok(token.clone()),
+            _ => self.renew(state, Renewal::Expiring).await,
+        }
+    }
+
+    /// The token to retry with after Jira answered 401 to `rejected`. If
+    /// another caller already replaced it, that token is returned without a
+    /// new refresh; a token minted moments ago is not refreshed again.
+    pub async fn token_after_unauthorized(&self, rejected: &Token) -> Result<Token> {
+        let state = self.inner.state.clone().lock_owned().await;
+        if let Some(token) = &state.token {
+            if token.generation != rejected.generation && !state.unsaved {
+                return Ok(token.clone());
+            }
+        }
+        if rejected.set.is_fresh(SystemTime::now()) {
+            return Err(Error::FreshTokenRejected);
+        }
+        self.renew(state, Renewal::Rejected).await
+    }
+
+    /// Refreshes now, whatever the current token's expiry.
+    pub async fn force_refresh(&self) -> Result<Token> {
+        let state = self.inner.state.clone().lock_owned().await;
+        self.renew(state, Renewal::Forced).await
+    }
+
+    /// The token held in memory, if any, without touching store or network.
+    pub async fn peek(&self) -> Option<Token> {
+        self.inner.state.lock().await.token.clone()
+    }
+
+    /// True when the next request should wait for a refresh: no token yet,
+    /// one about to expire, or one not yet saved. False while a refresh runs.
+    pub fn is_stale(&self) -> bool {
+        match self.inner.state.try_lock() {
+            Ok(state) => match &state.token {
+                Some(token) => state.unsaved || self.expiring(&token.set),
+                None => true,
+            },
+            Err(_) => false,
+        }
+    }
+
+    fn expiring(&self, tokens: &TokenSet) -> bool {
+        tokens.expires_within(self.inner.skew, SystemTime::now())
+    }
+
+    /// Runs the renewal on its own task, so that a caller giving up halfway
+    /// (a cancelled request) cannot lose a rotated refresh token between the
+    /// token response and the save.
+    async fn renew(&self, state: OwnedMutexGuard<State>, why: Renewal) -> Result<Token> {
+        let this = self.clone();
+        tokio::spawn(async move { this.renew_locked(state, why).await })
+            .await
+            .map_err(|e| Error::Config(format!("the token refresh task failed: {e}")))?
+    }
+
+    async fn renew_locked(&self, mut state: OwnedMutexGuard<State>, why: Renewal) -> Result<Token> {
+        if state.unsaved {
+            if let Some(token) = state.token.clone() {
+                self.save(&token.set).await?;
+                state.unsaved = false;
+                if why == Renewal::Expiring && !self.expiring(&token.set) {
+                    return Ok(token);
+                }
+            }
+        }
+        let store = self.inner.store.clone();
+        let _cross_process = blocking(move || store.lock()).await?;
+        let stored = self.load().await?;
+        if let Some(stored) = &stored {
+            let rejected = why == Renewal::Rejected
+                && state.token.as_ref().is_some_and(|t| t.set.same_access_token(stored));
+            if why != Renewal::Forced && !rejected && !self.expiring(stored) {
+                tracing::debug!("adopting the token set found in the store");
+                return Ok(self.install(&mut state, stored.clone(), false));
+            }
+        }
+        if stored.is_none() && *self.inner.source.grant_kind() == Grant::AuthorizationCode {
+            return Err(Error::NotLoggedIn {
+                store: self.inner.store.location(),
+            });
+        }
+        let renewed = self.inner.source.renew(stored.as_ref()).await?;
+        tracing::info!(expires_at = ?renewed.expires_at, "obtained a new access token");
+        // Persist before anything uses the new access token: with rotating
+        // refresh tokens the old one is dead from now on.
+        let saved = self.save(&renewed).await;
+        let token = self.install(&mut state, renewed, saved.is_err());
+        saved.map(|()| token)
+    }
+
+    fn install(&self, state: &mut State, tokens: TokenSet, unsaved: bool) -> Token {
+        state.generation += 1;
+        let token = Token {
+            set: Arc::new(tokens),
+            generation: state.generation,
+        };
+        state.token = Some(token.clone());
+        state.unsaved = unsaved;
+        token
+    }
+
+    async fn load(&self) -> Result<Option<TokenSet>> {
+        let store = self.inner.store.clone();
+        let stored = blocking(move || store.load()).await?;
+        if let (Some(stored), Some(wanted)) = (&stored, &self.inner.site) {
+            check_site(stored, wanted)?;
+        }
+        Ok(stored)
+    }
+
+    async fn save(&self, tokens: &TokenSet) -> Result<()> {
+        let store = self.inner.store.clone();
+        let tokens = tokens.clone();
+        blocking(move || store.save(&tokens)).await
+    }
+}
+
+/// Refuses a token set issued for another site than the configured one.
+fn check_site(stored: &TokenSet, wanted: &Site) -> Result<()> {
+    let Some(have) = &stored.site else {
+        return Ok(());
+    };
+    let ids_differ = matches!((&have.cloud_id, &wanted.cloud_id), (Some(a), Some(b)) if a != b);
+    let urls_differ = matches!((&have.url, &wanted.url), (Some(a), Some(b)) if a.as_str().trim_end_matches('/') != b.as_str().trim_end_matches('/'));
+    if ids_differ || urls_differ {
+        return Err(Error::SiteMismatch {
+            stored: have.to_string(),
+            configured: wanted.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Runs blocking store I/O off the async worker threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(Error::Store),
+        Err(e) => Err(Error::Store(StoreError::Backend {
+            backend: "blocking task",
+            message: e.to_string(),
+        })),
+    }
+}
