@@ -1,0 +1,288 @@
+//! Proactive and reactive refresh through the async client.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use gouqi_oauth::r#async::Jira;
+use gouqi_oauth::{Error, MemoryStore, TokenCache, TokenStore};
+use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn client(server: &MockServer, store: MemoryStore) -> Jira {
+    let cache = TokenCache::new(source(server), store);
+    Jira::new(server.uri(), cache).unwrap()
+}
+
+#[tokio::test]
+async fn token_inside_the_skew_window_is_refreshed_before_the_request() {
+    let server = MockServer::start().await;
+    token_post()
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=refresh-0"))
+        .and(body_string_contains("client_secret="))
+        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_ok("access-1").expect(2).mount(&server).await;
+    let store = MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0"));
+    let jira = client(&server, store.clone()).await;
+
+    let issue: gouqi::Issue = jira.get("api", "/issue/ED-1").await.unwrap();
+    assert_eq!(issue.key, "ED-1");
+    // The second request reuses the new token: no second refresh.
+    let _: gouqi::Issue = jira.get("api", "/issue/ED-1").await.unwrap();
+
+    let saved = store.load().unwrap().unwrap();
+    assert_eq!(saved.access_token.secret(), "access-1");
+    assert_eq!(saved.refresh_token.unwrap().secret(), "refresh-1");
+}
+
+#[tokio::test]
+async fn expiry_counts_from_when_the_request_was_sent() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(
+            token_ok(token_json("token/refresh.json", "access-1", "refresh-1"))
+                .set_delay(std::time::Duration::from_millis(1500)),
+        )
+        .mount(&server)
+        .await;
+    let store = MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0"));
+    let cache = TokenCache::new(source(&server), store);
+    let before = std::time::SystemTime::now();
+    let token = cache.token().await.unwrap();
+    let expires_at = token.tokens().expires_at.unwrap();
+    let counted_from = expires_at - std::time::Duration::from_secs(3600);
+    // Counted from the send, not from the (1.5 s later) answer.
+    assert!(counted_from >= before - std::time::Duration::from_secs(1));
+    assert!(counted_from < before + std::time::Duration::from_millis(1000));
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_401s_share_one_refresh() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_unauthorized("access-0").mount(&server).await;
+    issue_ok("access-1").expect(200).mount(&server).await;
+    let jira = client(&server, MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0"))).await;
+
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let jira = jira.clone();
+            tokio::spawn(async move { jira.get::<gouqi::Issue>("api", "/issue/ED-1").await })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        task.await.unwrap().unwrap();
+        ok += 1;
+    }
+    assert_eq!(ok, 200);
+}
+
+/// One request with `verb` meets a 401, then succeeds after one refresh.
+async fn retried_once_after_401(verb: &str) {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let issue = || Mock::given(method(verb)).and(path("/rest/api/latest/issue"));
+    issue()
+        .and(header("authorization", "Bearer access-0"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue()
+        .and(header("authorization", "Bearer access-1"))
+        .and(body_string_contains("\"summary\":\"Retry me\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "10002", "key": "ED-1"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let jira = client(&server, MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0"))).await;
+    let body = serde_json::json!({"fields": {"summary": "Retry me"}});
+    let answer: serde_json::Value = match verb {
+        "POST" => jira.post("api", "/issue", &body).await,
+        _ => jira.put("api", "/issue", &body).await,
+    }
+    .unwrap();
+    assert_eq!(answer["key"], "ED-1");
+}
+
+#[tokio::test]
+async fn post_is_retried_once_after_401() {
+    retried_once_after_401("POST").await;
+}
+
+#[tokio::test]
+async fn put_is_retried_once_after_401() {
+    retried_once_after_401("PUT").await;
+}
+
+#[tokio::test]
+async fn a_401_after_the_refresh_is_returned_without_a_second_rotation() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_unauthorized("access-0").expect(1).mount(&server).await;
+    issue_unauthorized("access-1").expect(1).mount(&server).await;
+    let jira = client(&server, MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0"))).await;
+
+    let err = jira.get::<gouqi::Issue>("api", "/issue/ED-1").await.unwrap_err();
+    assert!(matches!(err, Error::Jira(gouqi::Error::Unauthorized)), "{err}");
+}
+
+#[tokio::test]
+async fn a_401_on_a_freshly_minted_token_is_not_refreshed() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_unauthorized("access-1").expect(1).mount(&server).await;
+    // The proactive refresh mints access-1; Jira rejects it at once.
+    let jira = client(&server, MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0"))).await;
+
+    let err = jira.get::<gouqi::Issue>("api", "/issue/ED-1").await.unwrap_err();
+    assert!(matches!(err, Error::FreshTokenRejected), "{err}");
+    assert!(err.to_string().contains("scopes"), "{err}");
+}
+
+#[tokio::test]
+async fn a_response_without_refresh_token_keeps_the_old_one() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(token_ok(token_json("token/refresh-without-refresh-token.json", "access-1", "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store = MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0"));
+    let cache = TokenCache::new(source(&server), store.clone());
+    cache.token().await.unwrap();
+    let saved = store.load().unwrap().unwrap();
+    assert_eq!(saved.access_token.secret(), "access-1");
+    assert_eq!(saved.refresh_token.unwrap().secret(), "refresh-0");
+}
+
+#[tokio::test]
+async fn the_new_token_set_is_persisted_before_jira_sees_the_new_token() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .mount(&server)
+        .await;
+    let store = Arc::new(MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0")));
+    // Jira checks the store at the moment the new token arrives.
+    let seen = store.clone();
+    Mock::given(method("GET"))
+        .and(path(issue_path()))
+        .respond_with(move |_req: &wiremock::Request| {
+            let stored = seen.load().unwrap().unwrap();
+            if stored.access_token.secret() == "access-1" {
+                ResponseTemplate::new(200).set_body_raw(fixture("jira/issue.json"), "application/json")
+            } else {
+                ResponseTemplate::new(500)
+            }
+        })
+        .expect(1)
+        .mount(&server)
+        .await;
+    let cache = TokenCache::with_store(source(&server), store);
+    let jira = Jira::new(server.uri(), cache).unwrap();
+    let _: gouqi::Issue = jira.get("api", "/issue/ED-1").await.unwrap();
+}
+
+#[tokio::test]
+async fn typed_accessors_carry_the_token_and_call_wraps_them_with_retry() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_unauthorized("access-0").expect(1).mount(&server).await;
+    issue_ok("access-1").expect(2).mount(&server).await;
+    let jira = client(&server, MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0"))).await;
+
+    let issue = jira
+        .call(|j| async move { j.issues().get("ED-1").await })
+        .await
+        .unwrap();
+    assert_eq!(issue.key, "ED-1");
+    // After the refresh, the plain accessor uses the new token too.
+    let issue = jira.issues().get("ED-1").await.unwrap();
+    assert_eq!(issue.key, "ED-1");
+}
+
+#[tokio::test]
+async fn static_bearer_is_sent_as_a_header_and_never_refreshed() {
+    let server = MockServer::start().await;
+    token_post().respond_with(ResponseTemplate::new(500)).expect(0).mount(&server).await;
+    issue_ok("static-token").expect(1).mount(&server).await;
+    let jira = Jira::new(server.uri(), gouqi::Credentials::Bearer("static-token".into())).unwrap();
+    let issue = jira.issues().get("ED-1").await.unwrap();
+    assert_eq!(issue.key, "ED-1");
+}
+
+fn client_credentials(server: &MockServer, store: MemoryStore) -> Jira {
+    let source = source(server).grant(gouqi_oauth::Grant::ClientCredentials);
+    Jira::new(server.uri(), TokenCache::new(source, store)).unwrap()
+}
+
+#[tokio::test]
+async fn client_credentials_mint_a_token_on_first_use() {
+    let server = MockServer::start().await;
+    token_post()
+        .and(body_string_contains("grant_type=client_credentials"))
+        .and(body_string_contains("client_id=client-id"))
+        .respond_with(token_ok(token_json("token/client-credentials.json", "cc-1", "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_ok("cc-1").expect(2).mount(&server).await;
+    let jira = client_credentials(&server, MemoryStore::new());
+    for _ in 0..2 {
+        let _: gouqi::Issue = jira.get("api", "/issue/ED-1").await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn client_credentials_mint_again_after_401() {
+    let server = MockServer::start().await;
+    token_post()
+        .and(body_string_contains("grant_type=client_credentials"))
+        .respond_with(token_ok(token_json("token/client-credentials.json", "cc-1", "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_unauthorized("cc-0").expect(1).mount(&server).await;
+    issue_ok("cc-1").expect(1).mount(&server).await;
+    let old = tokens_aged("cc-0", None, Duration::from_secs(600), Duration::from_secs(3600));
+    let jira = client_credentials(&server, MemoryStore::with_tokens(old));
+    let _: gouqi::Issue = jira.get("api", "/issue/ED-1").await.unwrap();
+}
+
+#[tokio::test]
+async fn not_logged_in_is_an_actionable_error() {
+    let server = MockServer::start().await;
+    token_post().respond_with(ResponseTemplate::new(500)).expect(0).mount(&server).await;
+    let jira = client(&server, MemoryStore::new()).await;
+    let err = jira.get::<gouqi::Issue>("api", "/issue/ED-1").await.unwrap_err();
+    assert!(err.needs_reauthorization(), "{err}");
+    assert!(err.to_string().contains("auth login"), "{err}");
+}
