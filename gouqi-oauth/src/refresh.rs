@@ -145,17 +145,14 @@ impl TokenCache {
     }
 
     /// The token to retry with after Jira answered 401 to `rejected`. If
-    /// another caller already replaced it, that token is returned without a
-    /// new refresh; a token minted moments ago is not refreshed again.
+    /// another caller (or process) already replaced it, that token is returned
+    /// without a new refresh; a token minted moments ago is not refreshed again.
     pub async fn token_after_unauthorized(&self, rejected: &Token) -> Result<Token> {
         let state = self.inner.state.clone().lock_owned().await;
         if let Some(token) = &state.token {
             if token.generation != rejected.generation && !state.unsaved {
                 return Ok(token.clone());
             }
-        }
-        if rejected.set.is_fresh(SystemTime::now()) {
-            return Err(Error::FreshTokenRejected);
         }
         self.renew(state, Renewal::Rejected).await
     }
@@ -217,6 +214,12 @@ impl TokenCache {
                 tracing::debug!("adopting the token set found in the store");
                 return Ok(self.install(&mut state, stored.clone(), false));
             }
+        }
+        // Checked only now: a fresh token may have been replaced by another
+        // process, which the store shows. If not, Jira's 401 is not about expiry.
+        let held_is_fresh = state.token.as_ref().is_some_and(|t| t.set.is_fresh(SystemTime::now()));
+        if why == Renewal::Rejected && held_is_fresh {
+            return Err(Error::FreshTokenRejected);
         }
         if stored.is_none() && *self.inner.source.grant_kind() == Grant::AuthorizationCode {
             return Err(Error::NotLoggedIn {
