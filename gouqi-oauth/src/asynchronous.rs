@@ -62,7 +62,11 @@ impl Jira {
             let client = builder().default_headers(headers).build().map_err(|e| {
                 Error::Config(format!("cannot build the HTTP client: {}", e.without_url()))
             })?;
-            Ok(GouqiJira::from_client(host, gouqi::Credentials::Anonymous, client)?)
+            Ok(GouqiJira::from_client(
+                host,
+                gouqi::Credentials::Anonymous,
+                client,
+            )?)
         };
         let transport = Transport::new(&host.into(), credentials.into(), Arc::new(build))?;
         Ok(Jira {
@@ -128,7 +132,8 @@ impl Jira {
 
     /// `GET rest/{api}/latest{endpoint}`, with refresh and retry.
     pub async fn get<D: DeserializeOwned>(&self, api: &str, endpoint: &str) -> Result<D> {
-        self.call(|j| async move { j.get(api, endpoint).await }).await
+        self.call(|j| async move { j.get(api, endpoint).await })
+            .await
     }
 
     /// `GET rest/{api}/{version}{endpoint}`, with refresh and retry.
@@ -191,7 +196,10 @@ impl Jira {
     }
 
     /// gouqi's transitions interface for `issue_key`, bound to the current token.
-    pub fn transitions(&self, issue_key: impl Into<String> + std::fmt::Debug) -> gouqi::transitions::AsyncTransitions {
+    pub fn transitions(
+        &self,
+        issue_key: impl Into<String> + std::fmt::Debug,
+    ) -> gouqi::transitions::AsyncTransitions {
         self.snapshot().transitions(issue_key)
     }
 

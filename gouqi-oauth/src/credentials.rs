@@ -67,8 +67,12 @@ impl Credentials {
                 let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
                 (AUTHORIZATION, format!("Basic {encoded}"))
             }
-            Credentials::Bearer(token) => (AUTHORIZATION, format!("Bearer {}", token.expose_secret())),
-            Credentials::Cookie(session) => (COOKIE, format!("JSESSIONID={}", session.expose_secret())),
+            Credentials::Bearer(token) => {
+                (AUTHORIZATION, format!("Bearer {}", token.expose_secret()))
+            }
+            Credentials::Cookie(session) => {
+                (COOKIE, format!("JSESSIONID={}", session.expose_secret()))
+            }
         };
         Ok(Some((name, sensitive(&value)?)))
     }

@@ -68,7 +68,10 @@ impl TokenHttp {
         Ok(TokenHttp { client })
     }
 
-    pub(crate) async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, TokenHttpError> {
+    pub(crate) async fn execute(
+        &self,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, TokenHttpError> {
         let request = reqwest::Request::try_from(request)
             .map_err(|e| TokenHttpError::Transport(e.without_url().to_string()))?;
         let mut response = self

@@ -209,7 +209,10 @@ impl TokenCache {
         let stored = self.load().await?;
         if let Some(stored) = &stored {
             let rejected = why == Renewal::Rejected
-                && state.token.as_ref().is_some_and(|t| t.set.same_access_token(stored));
+                && state
+                    .token
+                    .as_ref()
+                    .is_some_and(|t| t.set.same_access_token(stored));
             if why != Renewal::Forced && !rejected && !self.expiring(stored) {
                 tracing::debug!("adopting the token set found in the store");
                 return Ok(self.install(&mut state, stored.clone(), false));
@@ -217,7 +220,10 @@ impl TokenCache {
         }
         // Checked only now: a fresh token may have been replaced by another
         // process, which the store shows. If not, Jira's 401 is not about expiry.
-        let held_is_fresh = state.token.as_ref().is_some_and(|t| t.set.is_fresh(SystemTime::now()));
+        let held_is_fresh = state
+            .token
+            .as_ref()
+            .is_some_and(|t| t.set.is_fresh(SystemTime::now()));
         if why == Renewal::Rejected && held_is_fresh {
             return Err(Error::FreshTokenRejected);
         }

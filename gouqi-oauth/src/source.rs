@@ -14,7 +14,8 @@ use crate::error::{Error, Result, describe};
 use crate::http::{TokenHttp, TokenHttpError};
 use crate::token::TokenSet;
 
-type OAuthClient = BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+type OAuthClient =
+    BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 type TokenError = RequestTokenError<TokenHttpError, BasicErrorResponse>;
 
 /// How new access tokens are obtained.
@@ -149,7 +150,11 @@ impl TokenSource {
         }
     }
 
-    async fn refresh(&self, refresh: &RefreshToken, current: Option<&TokenSet>) -> Result<TokenSet> {
+    async fn refresh(
+        &self,
+        refresh: &RefreshToken,
+        current: Option<&TokenSet>,
+    ) -> Result<TokenSet> {
         let client = self.oauth_client();
         self.with_retries(current, || {
             let mut request = client.exchange_refresh_token(refresh);
@@ -192,7 +197,12 @@ impl TokenSource {
             .request_async(&self.http)
             .await
             .map_err(|e| classify(e, 1))?;
-        Ok(TokenSet::from_response(&response, sent_at, None, &self.scopes))
+        Ok(TokenSet::from_response(
+            &response,
+            sent_at,
+            None,
+            &self.scopes,
+        ))
     }
 
     fn oauth_client(&self) -> OAuthClient {
@@ -205,7 +215,11 @@ impl TokenSource {
         }
     }
 
-    async fn with_retries<F, Fut>(&self, current: Option<&TokenSet>, mut send: F) -> Result<TokenSet>
+    async fn with_retries<F, Fut>(
+        &self,
+        current: Option<&TokenSet>,
+        mut send: F,
+    ) -> Result<TokenSet>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<BasicTokenResponse, TokenError>>,
@@ -215,7 +229,12 @@ impl TokenSource {
             let sent_at = SystemTime::now();
             let error = match send().await {
                 Ok(response) => {
-                    return Ok(TokenSet::from_response(&response, sent_at, current, &self.scopes));
+                    return Ok(TokenSet::from_response(
+                        &response,
+                        sent_at,
+                        current,
+                        &self.scopes,
+                    ));
                 }
                 Err(error) => error,
             };
@@ -237,10 +256,17 @@ impl TokenSource {
     /// How long to wait before retrying, or `None` when the server asked for
     /// a longer pause than the policy allows.
     fn backoff(&self, error: &TokenHttpError, attempt: u32) -> Option<Duration> {
-        if let TokenHttpError::Unavailable { retry_after: Some(after), .. } = error {
+        if let TokenHttpError::Unavailable {
+            retry_after: Some(after),
+            ..
+        } = error
+        {
             return (*after <= self.retry.max_retry_after).then_some(*after);
         }
-        let doubled = self.retry.initial_backoff.saturating_mul(1 << (attempt - 1).min(16));
+        let doubled = self
+            .retry
+            .initial_backoff
+            .saturating_mul(1 << (attempt - 1).min(16));
         Some(doubled.min(self.retry.max_backoff))
     }
 }
@@ -297,7 +323,11 @@ fn parse_detail(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
     let message = inner.to_string();
     if message.starts_with("missing field") {
         // Names only the field, e.g. "missing field `access_token`".
-        return message.split(" at line").next().unwrap_or(&message).to_string();
+        return message
+            .split(" at line")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
     }
     let what = crate::store::describe_json_error(inner);
     match e.path().to_string().as_str() {

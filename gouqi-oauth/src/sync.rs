@@ -71,7 +71,11 @@ impl Jira {
             let client = builder().default_headers(headers).build().map_err(|e| {
                 Error::Config(format!("cannot build the HTTP client: {}", e.without_url()))
             })?;
-            Ok(GouqiJira::from_client(host, gouqi::Credentials::Anonymous, client)?)
+            Ok(GouqiJira::from_client(
+                host,
+                gouqi::Credentials::Anonymous,
+                client,
+            )?)
         };
         let transport = Transport::new(&host.into(), credentials, Arc::new(build))?;
         Ok(Jira {
@@ -144,7 +148,12 @@ impl Jira {
     }
 
     /// `POST`, with refresh and retry.
-    pub fn post<D: DeserializeOwned, S: Serialize>(&self, api: &str, endpoint: &str, body: S) -> Result<D> {
+    pub fn post<D: DeserializeOwned, S: Serialize>(
+        &self,
+        api: &str,
+        endpoint: &str,
+        body: S,
+    ) -> Result<D> {
         self.call(|j| j.post(api, endpoint, &body))
     }
 
@@ -160,7 +169,12 @@ impl Jira {
     }
 
     /// `PUT`, with refresh and retry.
-    pub fn put<D: DeserializeOwned, S: Serialize>(&self, api: &str, endpoint: &str, body: S) -> Result<D> {
+    pub fn put<D: DeserializeOwned, S: Serialize>(
+        &self,
+        api: &str,
+        endpoint: &str,
+        body: S,
+    ) -> Result<D> {
         self.call(|j| j.put(api, endpoint, &body))
     }
 

@@ -27,7 +27,11 @@ pub(crate) struct Transport<C> {
 }
 
 impl<C: Clone> Transport<C> {
-    pub(crate) fn new(host: &str, credentials: Credentials, build: Arc<BuildClient<C>>) -> Result<Self> {
+    pub(crate) fn new(
+        host: &str,
+        credentials: Credentials,
+        build: Arc<BuildClient<C>>,
+    ) -> Result<Self> {
         let host = normalize_host(host)?;
         let headers = match credentials.static_header()? {
             Some((name, value)) => HeaderMap::from_iter([(name, value)]),

@@ -52,17 +52,28 @@ async fn no_token_or_secret_reaches_logs_or_debug_output() {
     let server = MockServer::start().await;
     token_post()
         .and(body_string_contains("grant_type=authorization_code"))
-        .respond_with(token_ok(token_json("token/authorization-code.json", "SECRET-ACCESS-0", "SECRET-REFRESH-0")))
+        .respond_with(token_ok(token_json(
+            "token/authorization-code.json",
+            "SECRET-ACCESS-0",
+            "SECRET-REFRESH-0",
+        )))
         .expect(1)
         .mount(&server)
         .await;
     token_post()
         .and(body_string_contains("grant_type=refresh_token"))
-        .respond_with(token_ok(token_json("token/refresh.json", "SECRET-ACCESS-1", "SECRET-REFRESH-1")))
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "SECRET-ACCESS-1",
+            "SECRET-REFRESH-1",
+        )))
         .expect(1)
         .mount(&server)
         .await;
-    issue_unauthorized("SECRET-ACCESS-0").expect(1).mount(&server).await;
+    issue_unauthorized("SECRET-ACCESS-0")
+        .expect(1)
+        .mount(&server)
+        .await;
     issue_ok("SECRET-ACCESS-1").expect(2).mount(&server).await;
 
     // Login: exchange a code, store the tokens (aged, so a 401 may refresh them).
@@ -70,7 +81,11 @@ async fn no_token_or_secret_reaches_logs_or_debug_output() {
     let (_challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let redirect = RedirectUrl::new("http://127.0.0.1:8080/callback".into()).unwrap();
     let mut tokens = source
-        .exchange_code(AuthorizationCode::new("SECRET-AUTH-CODE".into()), verifier, &redirect)
+        .exchange_code(
+            AuthorizationCode::new("SECRET-AUTH-CODE".into()),
+            verifier,
+            &redirect,
+        )
         .await
         .unwrap();
     tokens.obtained_at -= std::time::Duration::from_secs(600);
@@ -86,13 +101,19 @@ async fn no_token_or_secret_reaches_logs_or_debug_output() {
     // A failure whose message could echo what was sent.
     let failing = MockServer::start().await;
     token_post()
-        .respond_with(ResponseTemplate::new(403).set_body_raw(fixture("token/invalid-grant.json"), "application/json"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_raw(fixture("token/invalid-grant.json"), "application/json"),
+        )
         .mount(&failing)
         .await;
-    let err = TokenCache::new(common::source(&failing), MemoryStore::with_tokens(expiring_tokens("x", "SECRET-REFRESH-1")))
-        .token()
-        .await
-        .unwrap_err();
+    let err = TokenCache::new(
+        common::source(&failing),
+        MemoryStore::with_tokens(expiring_tokens("x", "SECRET-REFRESH-1")),
+    )
+    .token()
+    .await
+    .unwrap_err();
 
     let mut shown = String::from_utf8(captured.0.lock().clone()).unwrap();
     for debug in [
@@ -103,17 +124,32 @@ async fn no_token_or_secret_reaches_logs_or_debug_output() {
         format!("{token:?}"),
         format!("{store:?}"),
         format!("{:?}", store.load().unwrap()),
-        format!("{:?}", gouqi_oauth::Credentials::Bearer("SECRET-ACCESS-0".into())),
-        format!("{:?}", gouqi_oauth::Credentials::Basic("me".into(), "SECRET-ACCESS-0".into())),
+        format!(
+            "{:?}",
+            gouqi_oauth::Credentials::Bearer("SECRET-ACCESS-0".into())
+        ),
+        format!(
+            "{:?}",
+            gouqi_oauth::Credentials::Basic("me".into(), "SECRET-ACCESS-0".into())
+        ),
         format!("{err:?} {err}"),
     ] {
         shown.push_str(&debug);
     }
 
     // The capture really holds gouqi's request spans and our refresh events.
-    assert!(shown.contains("jira_request"), "gouqi's spans were not captured");
-    assert!(shown.contains("obtained a new access token"), "refresh events were not captured");
-    assert!(shown.contains("Sensitive"), "the header should show as Sensitive");
+    assert!(
+        shown.contains("jira_request"),
+        "gouqi's spans were not captured"
+    );
+    assert!(
+        shown.contains("obtained a new access token"),
+        "refresh events were not captured"
+    );
+    assert!(
+        shown.contains("Sensitive"),
+        "the header should show as Sensitive"
+    );
     for secret in SECRETS {
         assert!(!shown.contains(secret), "{secret} leaked into:\n{shown}");
     }

@@ -23,7 +23,11 @@ async fn token_inside_the_skew_window_is_refreshed_before_the_request() {
         .and(body_string_contains("grant_type=refresh_token"))
         .and(body_string_contains("refresh_token=refresh-0"))
         .and(body_string_contains("client_secret="))
-        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
         .expect(1)
         .mount(&server)
         .await;
@@ -66,13 +70,21 @@ async fn expiry_counts_from_when_the_request_was_sent() {
 async fn two_hundred_concurrent_401s_share_one_refresh() {
     let server = MockServer::start().await;
     token_post()
-        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
         .expect(1)
         .mount(&server)
         .await;
     issue_unauthorized("access-0").mount(&server).await;
     issue_ok("access-1").expect(200).mount(&server).await;
-    let jira = client(&server, MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0"))).await;
+    let jira = client(
+        &server,
+        MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0")),
+    )
+    .await;
 
     let tasks: Vec<_> = (0..200)
         .map(|_| {
@@ -92,7 +104,11 @@ async fn two_hundred_concurrent_401s_share_one_refresh() {
 async fn retried_once_after_401(verb: &str) {
     let server = MockServer::start().await;
     token_post()
-        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
         .expect(1)
         .mount(&server)
         .await;
@@ -106,11 +122,18 @@ async fn retried_once_after_401(verb: &str) {
     issue()
         .and(header("authorization", "Bearer access-1"))
         .and(body_string_contains("\"summary\":\"Retry me\""))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "10002", "key": "ED-1"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"id": "10002", "key": "ED-1"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
-    let jira = client(&server, MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0"))).await;
+    let jira = client(
+        &server,
+        MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0")),
+    )
+    .await;
     let body = serde_json::json!({"fields": {"summary": "Retry me"}});
     let answer: serde_json::Value = match verb {
         "POST" => jira.post("api", "/issue", &body).await,
@@ -134,31 +157,65 @@ async fn put_is_retried_once_after_401() {
 async fn a_401_after_the_refresh_is_returned_without_a_second_rotation() {
     let server = MockServer::start().await;
     token_post()
-        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
         .expect(1)
         .mount(&server)
         .await;
-    issue_unauthorized("access-0").expect(1).mount(&server).await;
-    issue_unauthorized("access-1").expect(1).mount(&server).await;
-    let jira = client(&server, MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0"))).await;
+    issue_unauthorized("access-0")
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_unauthorized("access-1")
+        .expect(1)
+        .mount(&server)
+        .await;
+    let jira = client(
+        &server,
+        MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0")),
+    )
+    .await;
 
-    let err = jira.get::<gouqi::Issue>("api", "/issue/ED-1").await.unwrap_err();
-    assert!(matches!(err, Error::Jira(gouqi::Error::Unauthorized)), "{err}");
+    let err = jira
+        .get::<gouqi::Issue>("api", "/issue/ED-1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Jira(gouqi::Error::Unauthorized)),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn a_401_on_a_freshly_minted_token_is_not_refreshed() {
     let server = MockServer::start().await;
     token_post()
-        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
         .expect(1)
         .mount(&server)
         .await;
-    issue_unauthorized("access-1").expect(1).mount(&server).await;
+    issue_unauthorized("access-1")
+        .expect(1)
+        .mount(&server)
+        .await;
     // The proactive refresh mints access-1; Jira rejects it at once.
-    let jira = client(&server, MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0"))).await;
+    let jira = client(
+        &server,
+        MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0")),
+    )
+    .await;
 
-    let err = jira.get::<gouqi::Issue>("api", "/issue/ED-1").await.unwrap_err();
+    let err = jira
+        .get::<gouqi::Issue>("api", "/issue/ED-1")
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::FreshTokenRejected), "{err}");
     assert!(err.to_string().contains("scopes"), "{err}");
 }
@@ -167,7 +224,11 @@ async fn a_401_on_a_freshly_minted_token_is_not_refreshed() {
 async fn a_response_without_refresh_token_keeps_the_old_one() {
     let server = MockServer::start().await;
     token_post()
-        .respond_with(token_ok(token_json("token/refresh-without-refresh-token.json", "access-1", "")))
+        .respond_with(token_ok(token_json(
+            "token/refresh-without-refresh-token.json",
+            "access-1",
+            "",
+        )))
         .expect(1)
         .mount(&server)
         .await;
@@ -183,10 +244,17 @@ async fn a_response_without_refresh_token_keeps_the_old_one() {
 async fn the_new_token_set_is_persisted_before_jira_sees_the_new_token() {
     let server = MockServer::start().await;
     token_post()
-        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
         .mount(&server)
         .await;
-    let store = Arc::new(MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0")));
+    let store = Arc::new(MemoryStore::with_tokens(expiring_tokens(
+        "access-0",
+        "refresh-0",
+    )));
     // Jira checks the store at the moment the new token arrives.
     let seen = store.clone();
     Mock::given(method("GET"))
@@ -194,7 +262,8 @@ async fn the_new_token_set_is_persisted_before_jira_sees_the_new_token() {
         .respond_with(move |_req: &wiremock::Request| {
             let stored = seen.load().unwrap().unwrap();
             if stored.access_token.secret() == "access-1" {
-                ResponseTemplate::new(200).set_body_raw(fixture("jira/issue.json"), "application/json")
+                ResponseTemplate::new(200)
+                    .set_body_raw(fixture("jira/issue.json"), "application/json")
             } else {
                 ResponseTemplate::new(500)
             }
@@ -211,13 +280,24 @@ async fn the_new_token_set_is_persisted_before_jira_sees_the_new_token() {
 async fn typed_accessors_carry_the_token_and_call_wraps_them_with_retry() {
     let server = MockServer::start().await;
     token_post()
-        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
         .expect(1)
         .mount(&server)
         .await;
-    issue_unauthorized("access-0").expect(1).mount(&server).await;
+    issue_unauthorized("access-0")
+        .expect(1)
+        .mount(&server)
+        .await;
     issue_ok("access-1").expect(2).mount(&server).await;
-    let jira = client(&server, MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0"))).await;
+    let jira = client(
+        &server,
+        MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0")),
+    )
+    .await;
 
     let issue = jira
         .call(|j| async move { j.issues().get("ED-1").await })
@@ -232,9 +312,17 @@ async fn typed_accessors_carry_the_token_and_call_wraps_them_with_retry() {
 #[tokio::test]
 async fn static_bearer_is_sent_as_a_header_and_never_refreshed() {
     let server = MockServer::start().await;
-    token_post().respond_with(ResponseTemplate::new(500)).expect(0).mount(&server).await;
+    token_post()
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
     issue_ok("static-token").expect(1).mount(&server).await;
-    let jira = Jira::new(server.uri(), gouqi::Credentials::Bearer("static-token".into())).unwrap();
+    let jira = Jira::new(
+        server.uri(),
+        gouqi::Credentials::Bearer("static-token".into()),
+    )
+    .unwrap();
     let issue = jira.issues().get("ED-1").await.unwrap();
     assert_eq!(issue.key, "ED-1");
 }
@@ -250,7 +338,11 @@ async fn client_credentials_mint_a_token_on_first_use() {
     token_post()
         .and(body_string_contains("grant_type=client_credentials"))
         .and(body_string_contains("client_id=client-id"))
-        .respond_with(token_ok(token_json("token/client-credentials.json", "cc-1", "")))
+        .respond_with(token_ok(token_json(
+            "token/client-credentials.json",
+            "cc-1",
+            "",
+        )))
         .expect(1)
         .mount(&server)
         .await;
@@ -266,13 +358,22 @@ async fn client_credentials_mint_again_after_401() {
     let server = MockServer::start().await;
     token_post()
         .and(body_string_contains("grant_type=client_credentials"))
-        .respond_with(token_ok(token_json("token/client-credentials.json", "cc-1", "")))
+        .respond_with(token_ok(token_json(
+            "token/client-credentials.json",
+            "cc-1",
+            "",
+        )))
         .expect(1)
         .mount(&server)
         .await;
     issue_unauthorized("cc-0").expect(1).mount(&server).await;
     issue_ok("cc-1").expect(1).mount(&server).await;
-    let old = tokens_aged("cc-0", None, Duration::from_secs(600), Duration::from_secs(3600));
+    let old = tokens_aged(
+        "cc-0",
+        None,
+        Duration::from_secs(600),
+        Duration::from_secs(3600),
+    );
     let jira = client_credentials(&server, MemoryStore::with_tokens(old));
     let _: gouqi::Issue = jira.get("api", "/issue/ED-1").await.unwrap();
 }
@@ -280,9 +381,16 @@ async fn client_credentials_mint_again_after_401() {
 #[tokio::test]
 async fn not_logged_in_is_an_actionable_error() {
     let server = MockServer::start().await;
-    token_post().respond_with(ResponseTemplate::new(500)).expect(0).mount(&server).await;
+    token_post()
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
     let jira = client(&server, MemoryStore::new()).await;
-    let err = jira.get::<gouqi::Issue>("api", "/issue/ED-1").await.unwrap_err();
+    let err = jira
+        .get::<gouqi::Issue>("api", "/issue/ED-1")
+        .await
+        .unwrap_err();
     assert!(err.needs_reauthorization(), "{err}");
     assert!(err.to_string().contains("auth login"), "{err}");
 }

@@ -22,22 +22,38 @@ fn a_corrupt_file_is_reported_with_its_path_and_never_overwritten() {
 
     let err = store.load().unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }));
-    assert!(err.to_string().contains(&file.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&file.display().to_string()),
+        "{err}"
+    );
 
     let save = store.save(&valid_tokens("a", "r"));
     assert!(matches!(save, Err(StoreError::Corrupt { .. })));
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\"version\": 1, \"access_tok");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "{\"version\": 1, \"access_tok"
+    );
 }
 
 #[tokio::test]
 async fn a_refresh_with_a_corrupt_file_fails_without_touching_network_or_file() {
     let server = MockServer::start().await;
-    token_post().respond_with(ResponseTemplate::new(500)).expect(0).mount(&server).await;
+    token_post()
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tokens.json");
     std::fs::write(&file, "not json").unwrap();
-    let err = TokenCache::new(source(&server), FileStore::new(&file)).token().await.unwrap_err();
-    assert!(matches!(err, Error::Store(StoreError::Corrupt { .. })), "{err}");
+    let err = TokenCache::new(source(&server), FileStore::new(&file))
+        .token()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Store(StoreError::Corrupt { .. })),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "not json");
 }
 
@@ -66,7 +82,11 @@ fn a_secret_never_appears_in_store_errors() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tokens.json");
     // A type error whose serde message would quote the secret value.
-    std::fs::write(&file, r#"{"version": 1, "access_token": ["secret-in-array"], "obtained_at": 1}"#).unwrap();
+    std::fs::write(
+        &file,
+        r#"{"version": 1, "access_token": ["secret-in-array"], "obtained_at": 1}"#,
+    )
+    .unwrap();
     let err = FileStore::new(&file).load().unwrap_err();
     assert!(!err.to_string().contains("secret-in-array"), "{err}");
 }
@@ -80,16 +100,31 @@ fn readers_only_ever_see_a_complete_token_set() {
         let store = store.clone();
         std::thread::spawn(move || {
             for n in 1..=300 {
-                store.save(&valid_tokens(&format!("access-{n}"), &format!("refresh-{n}"))).unwrap();
+                store
+                    .save(&valid_tokens(
+                        &format!("access-{n}"),
+                        &format!("refresh-{n}"),
+                    ))
+                    .unwrap();
             }
         })
     };
     let mut reads = 0;
     while !writer.is_finished() {
-        let tokens = store.load().expect("a torn or partial file").expect("the file vanished");
+        let tokens = store
+            .load()
+            .expect("a torn or partial file")
+            .expect("the file vanished");
         // Access and refresh token always come from the same write.
-        let n = tokens.access_token.secret().trim_start_matches("access-").to_string();
-        assert_eq!(tokens.refresh_token.unwrap().secret(), &format!("refresh-{n}"));
+        let n = tokens
+            .access_token
+            .secret()
+            .trim_start_matches("access-")
+            .to_string();
+        assert_eq!(
+            tokens.refresh_token.unwrap().secret(),
+            &format!("refresh-{n}")
+        );
         reads += 1;
     }
     writer.join().unwrap();
@@ -113,18 +148,28 @@ struct Rotation {
 
 impl Respond for RotatingEndpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let form: Vec<(String, String)> = url::form_urlencoded::parse(&request.body).into_owned().collect();
-        let sent = form.iter().find(|(k, _)| k == "refresh_token").map(|(_, v)| v.clone());
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
+            .into_owned()
+            .collect();
+        let sent = form
+            .iter()
+            .find(|(k, _)| k == "refresh_token")
+            .map(|(_, v)| v.clone());
         let mut s = self.state.lock();
         if s.revoked || sent != Some(format!("refresh-{}", s.current)) {
             s.revoked = true;
             s.invalid_grants += 1;
-            return ResponseTemplate::new(403).set_body_raw(fixture("token/invalid-grant.json"), "application/json");
+            return ResponseTemplate::new(403)
+                .set_body_raw(fixture("token/invalid-grant.json"), "application/json");
         }
         s.current += 1;
         s.refreshes += 1;
         let n = s.current;
-        token_ok(token_json("token/refresh.json", &format!("access-{n}"), &format!("refresh-{n}")))
+        token_ok(token_json(
+            "token/refresh.json",
+            &format!("access-{n}"),
+            &format!("refresh-{n}"),
+        ))
     }
 }
 
@@ -135,7 +180,10 @@ impl Respond for StrictJira {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let s = self.0.state.lock();
         let wanted = format!("Bearer access-{}", s.current);
-        let sent = request.headers.get("authorization").and_then(|v| v.to_str().ok());
+        let sent = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
         if !s.revoked && sent == Some(wanted.as_str()) {
             self.1.fetch_add(1, Ordering::SeqCst);
             ResponseTemplate::new(200).set_body_raw(fixture("jira/issue.json"), "application/json")
@@ -150,7 +198,10 @@ async fn two_processes_share_one_token_file_across_twenty_rotations() {
     let server = MockServer::start().await;
     let endpoint = RotatingEndpoint::default();
     let served = Arc::new(AtomicUsize::new(0));
-    token_post().respond_with(endpoint.clone()).mount(&server).await;
+    token_post()
+        .respond_with(endpoint.clone())
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path(issue_path()))
         .respond_with(StrictJira(endpoint.clone(), served.clone()))
@@ -159,7 +210,9 @@ async fn two_processes_share_one_token_file_across_twenty_rotations() {
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tokens.json");
-    FileStore::new(&file).save(&valid_tokens("access-0", "refresh-0")).unwrap();
+    FileStore::new(&file)
+        .save(&valid_tokens("access-0", "refresh-0"))
+        .unwrap();
     // Two caches over two store handles: nothing shared but the file, as
     // with two processes.
     let process = |_| {
@@ -194,7 +247,11 @@ async fn two_processes_share_one_token_file_across_twenty_rotations() {
 async fn a_process_adopts_the_token_another_process_just_rotated() {
     let server = MockServer::start().await;
     let endpoint = RotatingEndpoint::default();
-    token_post().respond_with(endpoint.clone()).expect(1).mount(&server).await;
+    token_post()
+        .respond_with(endpoint.clone())
+        .expect(1)
+        .mount(&server)
+        .await;
     let served = Arc::new(AtomicUsize::new(0));
     Mock::given(method("GET"))
         .and(path(issue_path()))
@@ -203,17 +260,29 @@ async fn a_process_adopts_the_token_another_process_just_rotated() {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tokens.json");
-    FileStore::new(&file).save(&valid_tokens("access-0", "refresh-0")).unwrap();
-    let a = Jira::new(server.uri(), TokenCache::new(source(&server), FileStore::new(&file))).unwrap();
+    FileStore::new(&file)
+        .save(&valid_tokens("access-0", "refresh-0"))
+        .unwrap();
+    let a = Jira::new(
+        server.uri(),
+        TokenCache::new(source(&server), FileStore::new(&file)),
+    )
+    .unwrap();
     let b_cache = TokenCache::new(source(&server), FileStore::new(&file));
     let b = Jira::new(server.uri(), b_cache.clone()).unwrap();
 
     // B loads access-0; A then rotates (as after its own 401) to access-1.
     let _: gouqi::Issue = b.get("api", "/issue/ED-1").await.unwrap();
-    TokenCache::new(source(&server), FileStore::new(&file)).force_refresh().await.unwrap();
+    TokenCache::new(source(&server), FileStore::new(&file))
+        .force_refresh()
+        .await
+        .unwrap();
     let _: gouqi::Issue = a.get("api", "/issue/ED-1").await.unwrap();
     // B's access-0 now meets a 401: B must adopt access-1, not refresh with refresh-0.
     let _: gouqi::Issue = b.get("api", "/issue/ED-1").await.unwrap();
     assert_eq!(endpoint.state.lock().invalid_grants, 0);
-    assert_eq!(b_cache.peek().await.unwrap().tokens().access_token.secret(), "access-1");
+    assert_eq!(
+        b_cache.peek().await.unwrap().tokens().access_token.secret(),
+        "access-1"
+    );
 }

@@ -19,19 +19,30 @@ fn sync_accessor_refreshes_ahead_of_expiry() {
     let (runtime, server) = server();
     runtime.block_on(async {
         token_post()
-            .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+            .respond_with(token_ok(token_json(
+                "token/refresh.json",
+                "access-1",
+                "refresh-1",
+            )))
             .expect(1)
             .mount(&server)
             .await;
         issue_ok("access-1").expect(2).mount(&server).await;
     });
     let store = MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0"));
-    let jira = Jira::new(server.uri(), TokenCache::new(source(&server), store.clone())).unwrap();
+    let jira = Jira::new(
+        server.uri(),
+        TokenCache::new(source(&server), store.clone()),
+    )
+    .unwrap();
 
     assert_eq!(jira.issues().get("ED-1").unwrap().key, "ED-1");
     let issue: gouqi::Issue = jira.get("api", "/issue/ED-1").unwrap();
     assert_eq!(issue.key, "ED-1");
-    assert_eq!(store.load().unwrap().unwrap().access_token.secret(), "access-1");
+    assert_eq!(
+        store.load().unwrap().unwrap().access_token.secret(),
+        "access-1"
+    );
 }
 
 #[test]
@@ -39,7 +50,11 @@ fn sync_threads_that_all_get_401_share_one_refresh() {
     let (runtime, server) = server();
     runtime.block_on(async {
         token_post()
-            .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+            .respond_with(token_ok(token_json(
+                "token/refresh.json",
+                "access-1",
+                "refresh-1",
+            )))
             .expect(1)
             .mount(&server)
             .await;
@@ -65,15 +80,28 @@ fn sync_second_401_is_returned_as_unauthorized() {
     let (runtime, server) = server();
     runtime.block_on(async {
         token_post()
-            .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+            .respond_with(token_ok(token_json(
+                "token/refresh.json",
+                "access-1",
+                "refresh-1",
+            )))
             .expect(1)
             .mount(&server)
             .await;
-        issue_unauthorized("access-0").expect(1).mount(&server).await;
-        issue_unauthorized("access-1").expect(1).mount(&server).await;
+        issue_unauthorized("access-0")
+            .expect(1)
+            .mount(&server)
+            .await;
+        issue_unauthorized("access-1")
+            .expect(1)
+            .mount(&server)
+            .await;
     });
     let store = MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0"));
     let jira = Jira::new(server.uri(), TokenCache::new(source(&server), store)).unwrap();
     let err = jira.get::<gouqi::Issue>("api", "/issue/ED-1").unwrap_err();
-    assert!(matches!(err, gouqi_oauth::Error::Jira(gouqi::Error::Unauthorized)), "{err}");
+    assert!(
+        matches!(err, gouqi_oauth::Error::Jira(gouqi::Error::Unauthorized)),
+        "{err}"
+    );
 }

@@ -217,7 +217,10 @@ mod tests {
         assert!(temp_path.exists());
         // The next writer is not disturbed by the leftover temp file.
         store.save(&tokens(3)).unwrap();
-        assert_eq!(store.load().unwrap().unwrap().access_token.secret(), "access-3");
+        assert_eq!(
+            store.load().unwrap().unwrap().access_token.secret(),
+            "access-3"
+        );
     }
 
     #[cfg(unix)]

@@ -4,14 +4,18 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use gouqi_oauth::{AccessToken, ClientId, ClientSecret, RefreshToken, RetryPolicy, TokenSet, TokenSource, TokenUrl};
+use gouqi_oauth::{
+    AccessToken, ClientId, ClientSecret, RefreshToken, RetryPolicy, TokenSet, TokenSource, TokenUrl,
+};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const CLIENT_SECRET: &str = "client-secret-never-logged";
 
 pub fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
@@ -24,7 +28,12 @@ pub fn token_json(name: &str, access: &str, refresh: &str) -> serde_json::Value 
 }
 
 /// A token set obtained `age` ago that lives `lifetime` in all.
-pub fn tokens_aged(access: &str, refresh: Option<&str>, age: Duration, lifetime: Duration) -> TokenSet {
+pub fn tokens_aged(
+    access: &str,
+    refresh: Option<&str>,
+    age: Duration,
+    lifetime: Duration,
+) -> TokenSet {
     let obtained_at = SystemTime::now() - age;
     TokenSet {
         access_token: AccessToken::new(access.into()),
@@ -38,12 +47,22 @@ pub fn tokens_aged(access: &str, refresh: Option<&str>, age: Duration, lifetime:
 
 /// Valid for 50 more minutes, obtained 10 minutes ago (so not "fresh").
 pub fn valid_tokens(access: &str, refresh: &str) -> TokenSet {
-    tokens_aged(access, Some(refresh), Duration::from_secs(600), Duration::from_secs(3600))
+    tokens_aged(
+        access,
+        Some(refresh),
+        Duration::from_secs(600),
+        Duration::from_secs(3600),
+    )
 }
 
 /// Expires in one minute: inside the default 5-minute skew window.
 pub fn expiring_tokens(access: &str, refresh: &str) -> TokenSet {
-    tokens_aged(access, Some(refresh), Duration::from_secs(3540), Duration::from_secs(3600))
+    tokens_aged(
+        access,
+        Some(refresh),
+        Duration::from_secs(3540),
+        Duration::from_secs(3600),
+    )
 }
 
 pub fn fast_retry() -> RetryPolicy {
@@ -85,7 +104,8 @@ pub fn issue_unauthorized(token: &str) -> Mock {
         .and(path(issue_path()))
         .and(header("authorization", format!("Bearer {token}").as_str()))
         .respond_with(
-            ResponseTemplate::new(401).set_body_raw(fixture("jira/unauthorized.json"), "application/json"),
+            ResponseTemplate::new(401)
+                .set_body_raw(fixture("jira/unauthorized.json"), "application/json"),
         )
 }
 
