@@ -58,6 +58,7 @@ enum Renewal {
     Forced,
 }
 
+#[derive(Clone)]
 struct Inner {
     source: TokenSource,
     store: Arc<dyn TokenStore>,
@@ -105,11 +106,10 @@ impl TokenCache {
         }
     }
 
+    /// Builder edits; on a cache that was already cloned they apply to this
+    /// handle only (the token state stays shared).
     fn edit(mut self, f: impl FnOnce(&mut Inner)) -> TokenCache {
-        match Arc::get_mut(&mut self.inner) {
-            Some(inner) => f(inner),
-            None => unreachable!("builder methods run before the cache is cloned"),
-        }
+        f(Arc::make_mut(&mut self.inner));
         self
     }
 

@@ -79,7 +79,10 @@ impl TokenSet {
                 .refresh_token()
                 .cloned()
                 .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
-            expires_at: response.expires_in().map(|ttl| sent_at + ttl),
+            // checked: `expires_in` comes from the network and may be absurd.
+            expires_at: response
+                .expires_in()
+                .and_then(|ttl| sent_at.checked_add(ttl)),
             obtained_at: sent_at,
             scopes,
             site: previous.and_then(|p| p.site.clone()),

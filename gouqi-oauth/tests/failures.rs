@@ -197,3 +197,23 @@ async fn redirects_are_not_followed() {
     let err = refresh_against(answer, 1).await;
     assert!(err.to_string().contains("302"), "{err}");
 }
+
+#[tokio::test]
+async fn an_absurd_expires_in_does_not_panic() {
+    let server = MockServer::start().await;
+    let body = serde_json::json!({
+        "access_token": "access-1", "refresh_token": "refresh-1",
+        "expires_in": u64::MAX, "token_type": "Bearer"
+    });
+    token_post()
+        .respond_with(token_ok(body))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store = gouqi_oauth::MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0"));
+    let token = TokenCache::new(source(&server), store)
+        .token()
+        .await
+        .unwrap();
+    assert_eq!(token.tokens().access_token.secret(), "access-1");
+}

@@ -39,8 +39,10 @@ fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
 }
 
+/// Clamped far in the future (year ~5000), so a hand-edited file cannot
+/// overflow `SystemTime`.
 fn from_unix(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
+    UNIX_EPOCH + Duration::from_secs(secs.min(100_000_000_000))
 }
 
 impl From<&TokenSet> for StoredV1 {
