@@ -106,10 +106,10 @@ impl Jira {
     /// The gouqi client for the current token, starting a background refresh
     /// when the token is about to expire.
     pub fn snapshot(&self) -> GouqiJira {
-        if let Credentials::OAuth(cache) = self.transport.credentials() {
-            if cache.is_stale() {
-                self.refresh_in_background();
-            }
+        if let Credentials::OAuth(cache) = self.transport.credentials()
+            && cache.is_stale()
+        {
+            self.refresh_in_background();
         }
         self.transport.last_client()
     }

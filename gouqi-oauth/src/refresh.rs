@@ -149,10 +149,11 @@ impl TokenCache {
     /// without a new refresh; a token minted moments ago is not refreshed again.
     pub async fn token_after_unauthorized(&self, rejected: &Token) -> Result<Token> {
         let state = self.inner.state.clone().lock_owned().await;
-        if let Some(token) = &state.token {
-            if token.generation != rejected.generation && !state.unsaved {
-                return Ok(token.clone());
-            }
+        if let Some(token) = &state.token
+            && token.generation != rejected.generation
+            && !state.unsaved
+        {
+            return Ok(token.clone());
         }
         self.renew(state, Renewal::Rejected).await
     }
@@ -195,13 +196,13 @@ impl TokenCache {
     }
 
     async fn renew_locked(&self, mut state: OwnedMutexGuard<State>, why: Renewal) -> Result<Token> {
-        if state.unsaved {
-            if let Some(token) = state.token.clone() {
-                self.save(&token.set).await?;
-                state.unsaved = false;
-                if why == Renewal::Expiring && !self.expiring(&token.set) {
-                    return Ok(token);
-                }
+        if state.unsaved
+            && let Some(token) = state.token.clone()
+        {
+            self.save(&token.set).await?;
+            state.unsaved = false;
+            if why == Renewal::Expiring && !self.expiring(&token.set) {
+                return Ok(token);
             }
         }
         let store = self.inner.store.clone();
