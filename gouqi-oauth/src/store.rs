@@ -3,9 +3,13 @@
 
 mod file;
 mod format;
+#[cfg(feature = "keyring")]
+mod keyring;
 
 pub use file::FileStore;
 pub(crate) use format::describe_json_error;
+#[cfg(feature = "keyring")]
+pub use keyring::{KeyringBackend, KeyringStore};
 
 use std::fmt::Debug;
 use std::sync::Arc;

@@ -5,7 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::format::{self, StoredV1, Versioned};
+use super::format::{self, DecodeError};
 use super::{StoreLock, TokenStore};
 use crate::error::StoreError;
 use crate::token::TokenSet;
@@ -74,20 +74,17 @@ impl FileStore {
     }
 
     fn parse(&self, bytes: &[u8]) -> Result<TokenSet, StoreError> {
-        let corrupt = |e: serde_json::Error| StoreError::Corrupt {
-            path: self.path.clone(),
-            detail: format::describe_json_error(&e),
-        };
-        let Versioned { version } = serde_json::from_slice(bytes).map_err(corrupt)?;
-        if version != format::VERSION {
-            return Err(StoreError::UnsupportedVersion {
+        format::decode(bytes).map_err(|e| match e {
+            DecodeError::Corrupt(detail) => StoreError::Corrupt {
                 path: self.path.clone(),
-                found: version,
+                detail,
+            },
+            DecodeError::Version(found) => StoreError::UnsupportedVersion {
+                path: self.path.clone(),
+                found,
                 supported: format::VERSION,
-            });
-        }
-        let stored: StoredV1 = serde_json::from_slice(bytes).map_err(corrupt)?;
-        Ok(stored.into())
+            },
+        })
     }
 
     /// Writes `bytes` to a new temporary file beside the token file and flushes
@@ -143,9 +140,7 @@ impl TokenStore for FileStore {
         // copy of a grant, written by a newer program or damaged by hand.
         self.load()?;
         self.ensure_dir()?;
-        let json = serde_json::to_vec_pretty(&StoredV1::from(tokens))
-            .expect("a token set always serializes");
-        let temp = self.write_temp(&json)?;
+        let temp = self.write_temp(&format::encode(tokens))?;
         self.persist(temp)
     }
 
@@ -207,8 +202,7 @@ mod tests {
         let store = FileStore::new(dir.path().join("tokens.json"));
         store.save(&tokens(1)).unwrap();
 
-        let json = serde_json::to_vec(&StoredV1::from(&tokens(2))).unwrap();
-        let temp = store.write_temp(&json).unwrap();
+        let temp = store.write_temp(&format::encode(&tokens(2))).unwrap();
         let (file, temp_path) = temp.keep().unwrap(); // as if the process died here
         drop(file);
 

@@ -12,8 +12,8 @@ pub(crate) const VERSION: u32 = 1;
 
 /// Only the version, read first so that a newer file gets a clear error.
 #[derive(Deserialize)]
-pub(crate) struct Versioned {
-    pub(crate) version: u32,
+struct Versioned {
+    version: u32,
 }
 
 /// Version 1 of the token file.
@@ -82,4 +82,29 @@ pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
         serde_json::error::Category::Eof => "truncated JSON",
     };
     format!("{kind} at line {} column {}", e.line(), e.column())
+}
+
+/// Why bytes did not decode into a token set.
+pub(crate) enum DecodeError {
+    /// Not JSON, or JSON of another shape.
+    Corrupt(String),
+    /// A format version this crate does not read.
+    Version(u32),
+}
+
+/// Reads a stored token set, checking the version first.
+pub(crate) fn decode(bytes: &[u8]) -> Result<TokenSet, DecodeError> {
+    let corrupt = |e: serde_json::Error| DecodeError::Corrupt(describe_json_error(&e));
+    let Versioned { version } = serde_json::from_slice(bytes).map_err(corrupt)?;
+    if version != VERSION {
+        return Err(DecodeError::Version(version));
+    }
+    let stored: StoredV1 = serde_json::from_slice(bytes).map_err(corrupt)?;
+    Ok(stored.into())
+}
+
+/// Writes a token set in the current format.
+pub(crate) fn encode(tokens: &TokenSet) -> Vec<u8> {
+    // Strings and integers only: serialization cannot fail.
+    serde_json::to_vec_pretty(&StoredV1::from(tokens)).unwrap_or_default()
 }
