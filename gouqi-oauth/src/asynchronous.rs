@@ -18,12 +18,14 @@ type GouqiJira = gouqi::r#async::Jira;
 ///   refresh ahead of expiry and, after a 401, refresh once (shared with every
 ///   concurrent caller) and retry once.
 /// - The typed accessors ([`Jira::issues`], [`Jira::search`], …) return gouqi's
-///   own interfaces bound to the current token, and start a refresh in the
-///   background when it nears expiry. Wrap them in [`Jira::call`] for the
-///   401 retry as well.
+///   own interfaces bound to the current token. The first one starts a
+///   background task that refreshes ahead of expiry while the client lives.
+///   They cannot wait for a refresh, so a token that expired anyway (after a
+///   suspend, say) meets a 401: wrap them in [`Jira::call`] for the retry.
 #[derive(Clone)]
 pub struct Jira {
     transport: Arc<Transport<GouqiJira>>,
+    refresher: Arc<std::sync::Once>,
 }
 
 impl std::fmt::Debug for Jira {
@@ -68,9 +70,14 @@ impl Jira {
                 client,
             )?)
         };
-        let transport = Transport::new(&host.into(), credentials.into(), Arc::new(build))?;
+        let credentials = credentials.into();
+        if let Credentials::OAuth(cache) = &credentials {
+            cache.preload()?;
+        }
+        let transport = Transport::new(&host.into(), credentials, Arc::new(build))?;
         Ok(Jira {
             transport: Arc::new(transport),
+            refresher: Arc::new(std::sync::Once::new()),
         })
     }
 
@@ -103,31 +110,29 @@ impl Jira {
         Ok(f(self.transport.client_for(Some(&token))?).await?)
     }
 
-    /// The gouqi client for the current token, starting a background refresh
-    /// when the token is about to expire.
+    /// The gouqi client for the current token. The first call starts a
+    /// background task that refreshes the token ahead of expiry for as long as
+    /// this client lives; a token found stale also triggers a refresh at once.
     pub fn snapshot(&self) -> GouqiJira {
-        if let Credentials::OAuth(cache) = self.transport.credentials()
-            && cache.is_stale()
-        {
-            self.refresh_in_background();
-        }
-        self.transport.last_client()
-    }
-
-    fn refresh_in_background(&self) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
+        let Credentials::OAuth(cache) = self.transport.credentials() else {
+            return self.transport.last_client();
         };
-        let this = self.clone();
-        runtime.spawn(async move {
-            let Credentials::OAuth(cache) = this.transport.credentials() else {
-                return;
-            };
-            match cache.token().await {
-                Ok(token) => drop(this.transport.client_for(Some(&token))),
-                Err(e) => tracing::warn!(error = %e, "background token refresh failed"),
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let weak = Arc::downgrade(&self.transport);
+            self.refresher
+                .call_once(|| drop(runtime.spawn(refresh_ahead(weak))));
+            if cache.is_stale() {
+                let transport = self.transport.clone();
+                runtime.spawn(async move { refresh_once(&transport).await });
             }
-        });
+        }
+        match cache.current() {
+            Some(token) => self
+                .transport
+                .client_for(Some(&token))
+                .unwrap_or_else(|_| self.transport.last_client()),
+            None => self.transport.last_client(),
+        }
     }
 
     /// `GET rest/{api}/latest{endpoint}`, with refresh and retry.
@@ -224,5 +229,42 @@ impl Jira {
         users -> gouqi::users::AsyncUsers;
         /// gouqi's groups interface, bound to the current token.
         groups -> gouqi::groups::AsyncGroups;
+    }
+}
+
+/// Refreshes one token if needed and rebuilds the gouqi client for it.
+/// Returns false when only the user can fix the failure.
+async fn refresh_once(transport: &Transport<GouqiJira>) -> bool {
+    let Credentials::OAuth(cache) = transport.credentials() else {
+        return false;
+    };
+    match cache.token().await {
+        Ok(token) => transport.client_for(Some(&token)).is_ok(),
+        Err(e) => {
+            tracing::warn!(error = %e, "background token refresh failed");
+            !e.needs_reauthorization()
+        }
+    }
+}
+
+/// Keeps the token fresh ahead of expiry while the client lives, so that
+/// the typed accessors, which cannot wait for a refresh, find a valid token.
+async fn refresh_ahead(transport: std::sync::Weak<Transport<GouqiJira>>) {
+    const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
+    loop {
+        let due = match transport.upgrade() {
+            Some(t) => match &t.credentials() {
+                Credentials::OAuth(cache) => cache.refresh_due_in().unwrap_or(IDLE_CHECK),
+                _ => return,
+            },
+            None => return,
+        };
+        tokio::time::sleep(due.max(std::time::Duration::from_secs(1))).await;
+        let Some(transport) = transport.upgrade() else {
+            return;
+        };
+        if !refresh_once(&transport).await {
+            return;
+        }
     }
 }

@@ -89,6 +89,63 @@ pub enum Error {
         configured: String,
     },
 
+    /// The user (or the site's admin policy) declined the authorization.
+    #[error(
+        "authorization was not granted: `{error}`{description}. Run the login again and \
+         choose Accept on the consent page"
+    )]
+    AuthorizationDenied {
+        /// The `error` parameter of the redirect (e.g. `access_denied`).
+        error: String,
+        /// The `error_description`, already formatted as `: …` or empty.
+        description: String,
+    },
+
+    /// No browser came back to the loopback redirect URI in time.
+    #[error(
+        "no authorization arrived at {redirect_uri} within {} s. Open the authorization URL \
+         again, or paste the redirected URL (or the code and state) to complete by hand",
+        waited.as_secs()
+    )]
+    CallbackTimedOut {
+        /// The redirect URI listened on.
+        redirect_uri: String,
+        /// How long the listener waited.
+        waited: Duration,
+    },
+
+    /// The redirect URI's port is taken by another program.
+    #[error(
+        "cannot listen on {redirect_uri}: port {port} is already in use. Stop the program \
+         that holds it, or choose a free port in the redirect URI (JIRA_OAUTH_REDIRECT_URI) \
+         and register the same URI as the app's callback URL"
+    )]
+    PortInUse {
+        /// The redirect URI.
+        redirect_uri: String,
+        /// The port.
+        port: u16,
+    },
+
+    /// Loopback capture was asked for a redirect URI that is not on this machine.
+    #[error(
+        "cannot capture the authorization on {redirect_uri}: only loopback redirect URIs \
+         (http://localhost, http://127.0.0.1, http://[::1]) are captured. Complete the login \
+         by hand: paste the URL the browser was redirected to"
+    )]
+    NotLoopback {
+        /// The redirect URI.
+        redirect_uri: String,
+    },
+
+    /// A pasted or received callback could not be used.
+    #[error("{0}")]
+    InvalidCallback(String),
+
+    /// The Jira Cloud site could not be chosen from the accessible resources.
+    #[error("{0}")]
+    SiteSelection(String),
+
     /// A token store could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -62,6 +62,45 @@
 //! # }
 //! ```
 //!
+//! # Logging in
+//!
+//! [`AuthorizationFlow`] runs the authorization-code flow with PKCE for Jira
+//! Cloud (3LO) and Data Center: it builds the authorization URL, captures the
+//! code on a loopback listener (or takes a pasted redirect), exchanges it,
+//! picks the Cloud site, and saves the tokens.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use gouqi_oauth::{AuthorizationFlow, ClientId, ClientSecret, FileStore, RedirectUrl, TokenCache, TokenStore};
+//!
+//! let flow = AuthorizationFlow::cloud(
+//!     ClientId::new("your-client-id".into()),
+//!     RedirectUrl::new("http://localhost:8080/callback".into())?,
+//! )
+//! .client_secret(ClientSecret::new(std::env::var("JIRA_OAUTH_CLIENT_SECRET")?))
+//! .scopes(["read:jira-work", "write:jira-work", "read:jira-user"]); // + offline_access
+//! let store: Arc<dyn TokenStore> = Arc::new(FileStore::new(FileStore::default_path("gouqi-oauth")?));
+//!
+//! let login = flow
+//!     .login_with_loopback(&store, gouqi_oauth::loopback::DEFAULT_TIMEOUT, |url| {
+//!         eprintln!("Open this URL in a browser: {url}");
+//!     })
+//!     .await?;
+//! for warning in &login.warnings {
+//!     eprintln!("warning: {warning}");
+//! }
+//!
+//! // The tokens are stored, bound to the chosen site; use them:
+//! let site = login.tokens.site.clone().unwrap_or_default();
+//! let cache = TokenCache::with_store(flow.token_source()?, store).site(site);
+//! let jira = gouqi_oauth::r#async::Jira::new(login.api_base.as_str(), cache)?;
+//! let me: serde_json::Value = jira.get("api", "/myself").await?;
+//! # let _ = me;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Service accounts (client credentials)
 //!
 //! ```no_run
@@ -86,9 +125,13 @@
 
 #[path = "asynchronous.rs"]
 pub mod r#async;
+pub mod authorize;
+mod callback;
 mod credentials;
+pub mod discovery;
 pub mod error;
 mod http;
+pub mod loopback;
 pub mod refresh;
 pub mod source;
 pub mod store;
@@ -96,9 +139,13 @@ pub mod sync;
 pub mod token;
 mod transport;
 
+pub use authorize::{AuthorizationFlow, Deployment, Endpoints, Login, PendingAuthorization};
 pub use credentials::Credentials;
 pub use error::{Error, Result, StoreError};
-pub use oauth2::{AccessToken, ClientId, ClientSecret, RedirectUrl, RefreshToken, TokenUrl};
+pub use oauth2::{
+    AccessToken, AuthUrl, AuthorizationCode, ClientId, ClientSecret, RedirectUrl, RefreshToken,
+    TokenUrl,
+};
 pub use refresh::{Token, TokenCache};
 pub use source::{Grant, RetryPolicy, TokenSource};
 pub use store::{FileStore, MemoryStore, StoreLock, TokenStore};

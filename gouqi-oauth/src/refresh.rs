@@ -169,6 +169,55 @@ impl TokenCache {
         self.inner.state.lock().await.token.clone()
     }
 
+    /// Loads a still-valid token set from the store into the cache, without
+    /// touching the network, so that the first request can use it.
+    /// Blocks on store I/O; a missing or expired token is left for later.
+    pub fn preload(&self) -> Result<()> {
+        let Ok(mut state) = self.inner.state.try_lock() else {
+            return Ok(());
+        };
+        if state.token.is_some() {
+            return Ok(());
+        }
+        if let Some(stored) = self.inner.store.load()? {
+            if let Some(wanted) = &self.inner.site {
+                check_site(&stored, wanted)?;
+            }
+            // Still valid, if perhaps inside the skew window: the typed
+            // accessors can use it while a refresh runs in the background.
+            if !stored.expires_within(Duration::ZERO, SystemTime::now()) {
+                self.install(&mut state, stored, false);
+            }
+        }
+        Ok(())
+    }
+
+    /// The token held now, if one is held and no refresh is running.
+    pub fn current(&self) -> Option<Token> {
+        let state = self.inner.state.try_lock().ok()?;
+        if state.unsaved {
+            return None;
+        }
+        state.token.clone()
+    }
+
+    /// How long until the held token enters the skew window (zero if it
+    /// already has); `None` when no token is held or a refresh is running.
+    pub fn refresh_due_in(&self) -> Option<Duration> {
+        let state = self.inner.state.try_lock().ok()?;
+        let token = state.token.as_ref()?;
+        let expires_at = token.set.expires_at?;
+        let lifetime = expires_at
+            .duration_since(token.set.obtained_at)
+            .unwrap_or_default();
+        let refresh_at = expires_at.checked_sub(self.inner.skew.min(lifetime / 2))?;
+        Some(
+            refresh_at
+                .duration_since(SystemTime::now())
+                .unwrap_or_default(),
+        )
+    }
+
     /// True when the next request should wait for a refresh: no token yet,
     /// one about to expire, or one not yet saved. False while a refresh runs.
     pub fn is_stale(&self) -> bool {

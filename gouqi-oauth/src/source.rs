@@ -196,7 +196,15 @@ impl TokenSource {
             .set_redirect_uri(std::borrow::Cow::Borrowed(redirect_uri))
             .request_async(&self.http)
             .await
-            .map_err(|e| classify(e, 1))?;
+            .map_err(|e| match classify(e, 1) {
+                Error::ReauthorizationRequired { code, description } => {
+                    Error::InvalidCallback(format!(
+                        "the authorization code was rejected (`{code}`{description}). Codes are \
+                     single-use and expire within minutes: start the login again"
+                    ))
+                }
+                other => other,
+            })?;
         Ok(TokenSet::from_response(
             &response,
             sent_at,

@@ -63,8 +63,11 @@ impl Jira {
         builder: impl Fn() -> reqwest::blocking::ClientBuilder + Send + Sync + 'static,
     ) -> Result<Jira> {
         let credentials = credentials.into();
-        let runtime = match credentials {
-            Credentials::OAuth(_) => Some(Arc::new(token_runtime()?)),
+        let runtime = match &credentials {
+            Credentials::OAuth(cache) => {
+                cache.preload()?;
+                Some(Arc::new(token_runtime()?))
+            }
             _ => None,
         };
         let build = move |host: &str, headers| {

@@ -394,3 +394,48 @@ async fn not_logged_in_is_an_actionable_error() {
     assert!(err.needs_reauthorization(), "{err}");
     assert!(err.to_string().contains("auth login"), "{err}");
 }
+
+#[tokio::test]
+async fn a_new_async_client_uses_the_stored_token_in_its_typed_accessors() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    issue_ok("access-0").expect(1).mount(&server).await;
+    let jira = client(
+        &server,
+        MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0")),
+    )
+    .await;
+    assert_eq!(jira.issues().get("ED-1").await.unwrap().key, "ED-1");
+}
+
+#[tokio::test]
+async fn typed_accessors_find_a_token_refreshed_in_the_background_ahead_of_expiry() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_ok("access-0").expect(1).mount(&server).await;
+    issue_ok("access-1").expect(1).mount(&server).await;
+    // Lives 4 s, so the refresh-ahead point (half the lifetime) is ~1 s away.
+    let short = tokens_aged(
+        "access-0",
+        Some("refresh-0"),
+        Duration::from_secs(1),
+        Duration::from_secs(4),
+    );
+    let jira = client(&server, MemoryStore::with_tokens(short)).await;
+
+    jira.issues().get("ED-1").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    jira.issues().get("ED-1").await.unwrap();
+}
