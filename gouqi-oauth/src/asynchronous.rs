@@ -11,6 +11,42 @@ use crate::error::{Error, Result};
 use crate::transport::{Transport, is_unauthorized};
 
 type GouqiJira = gouqi::r#async::Jira;
+/// The gouqi client and the reqwest client under it, built for one token.
+type Clients = (GouqiJira, reqwest::Client);
+
+/// Raw responses larger than this are refused rather than buffered.
+const MAX_RAW_BODY: usize = 32 * 1024 * 1024;
+
+/// A Jira response as it came: status, headers (`Retry-After`) and body,
+/// which gouqi's typed errors drop.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// The HTTP status.
+    pub status: reqwest::StatusCode,
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body.
+    pub body: bytes::Bytes,
+}
+
+impl RawResponse {
+    /// Parses the body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// True for Atlassian's 401 "scope does not match": the token is valid
+    /// but lacks a scope, so refreshing would not help.
+    pub fn is_scope_mismatch(&self) -> bool {
+        self.status == reqwest::StatusCode::UNAUTHORIZED
+            && self.text().to_ascii_lowercase().contains("scope does not match")
+    }
+}
 
 /// An async Jira client whose credential may be OAuth 2.0.
 ///
@@ -24,7 +60,7 @@ type GouqiJira = gouqi::r#async::Jira;
 ///   suspend, say) meets a 401: wrap them in [`Jira::call`] for the retry.
 #[derive(Clone)]
 pub struct Jira {
-    transport: Arc<Transport<GouqiJira>>,
+    transport: Arc<Transport<Clients>>,
     refresher: Arc<std::sync::Once>,
 }
 
@@ -64,11 +100,8 @@ impl Jira {
             let client = builder().default_headers(headers).build().map_err(|e| {
                 Error::Config(format!("cannot build the HTTP client: {}", e.without_url()))
             })?;
-            Ok(GouqiJira::from_client(
-                host,
-                gouqi::Credentials::Anonymous,
-                client,
-            )?)
+            let gouqi = GouqiJira::from_client(host, gouqi::Credentials::Anonymous, client.clone())?;
+            Ok((gouqi, client))
         };
         let credentials = credentials.into();
         if let Credentials::OAuth(cache) = &credentials {
@@ -97,23 +130,63 @@ impl Jira {
         F: Fn(GouqiJira) -> Fut,
         Fut: Future<Output = gouqi::Result<T>>,
     {
+        Ok(self.authorized(|(j, _)| f(j), is_unauthorized).await??)
+    }
+
+    /// Sends one request to `path` (relative to the host, e.g.
+    /// `rest/api/3/search/jql`) and returns the response whatever its status,
+    /// for callers that need the headers or error body. A 401 is handled as
+    /// in [`Jira::call`], except Atlassian's "scope does not match", which a
+    /// refresh cannot fix.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<RawResponse> {
+        let mut url = url::Url::parse(self.transport.host())
+            .and_then(|host| host.join(path.trim_start_matches('/')))
+            .map_err(|e| Error::Config(format!("cannot build a request URL for {path}: {e}")))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let attempt = |(_, http): Clients| send_raw(http, method.clone(), url.clone(), body);
+        let rejected = |r: &Result<RawResponse>| {
+            matches!(r, Ok(r) if r.status == reqwest::StatusCode::UNAUTHORIZED && !r.is_scope_mismatch())
+        };
+        self.authorized(attempt, rejected).await?
+    }
+
+    /// Runs `attempt` with the current token; when `rejected` says Jira
+    /// refused it, refreshes once (shared with concurrent callers) and runs
+    /// `attempt` once more.
+    async fn authorized<T, F, Fut>(&self, attempt: F, rejected: impl Fn(&T) -> bool) -> Result<T>
+    where
+        F: Fn(Clients) -> Fut,
+        Fut: Future<Output = T>,
+    {
         let Credentials::OAuth(cache) = self.transport.credentials() else {
-            return Ok(f(self.transport.last_client()).await?);
+            return Ok(attempt(self.transport.last_client()).await);
         };
         let token = cache.token().await?;
-        let result = f(self.transport.client_for(Some(&token))?).await;
-        if !is_unauthorized(&result) {
-            return Ok(result?);
+        let first = attempt(self.transport.client_for(Some(&token))?).await;
+        if !rejected(&first) {
+            return Ok(first);
         }
         tracing::debug!("Jira answered 401; refreshing once and retrying");
         let token = cache.token_after_unauthorized(&token).await?;
-        Ok(f(self.transport.client_for(Some(&token))?).await?)
+        Ok(attempt(self.transport.client_for(Some(&token))?).await)
     }
 
     /// The gouqi client for the current token. The first call starts a
     /// background task that refreshes the token ahead of expiry for as long as
     /// this client lives; a token found stale also triggers a refresh at once.
     pub fn snapshot(&self) -> GouqiJira {
+        self.current_clients().0
+    }
+
+    fn current_clients(&self) -> Clients {
         let Credentials::OAuth(cache) = self.transport.credentials() else {
             return self.transport.last_client();
         };
@@ -234,7 +307,7 @@ impl Jira {
 
 /// Refreshes one token if needed and rebuilds the gouqi client for it.
 /// Returns false when only the user can fix the failure.
-async fn refresh_once(transport: &Transport<GouqiJira>) -> bool {
+async fn refresh_once(transport: &Transport<Clients>) -> bool {
     let Credentials::OAuth(cache) = transport.credentials() else {
         return false;
     };
@@ -249,7 +322,7 @@ async fn refresh_once(transport: &Transport<GouqiJira>) -> bool {
 
 /// Keeps the token fresh ahead of expiry while the client lives, so that
 /// the typed accessors, which cannot wait for a refresh, find a valid token.
-async fn refresh_ahead(transport: std::sync::Weak<Transport<GouqiJira>>) {
+async fn refresh_ahead(transport: std::sync::Weak<Transport<Clients>>) {
     const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
     loop {
         let due = match transport.upgrade() {
@@ -267,4 +340,30 @@ async fn refresh_ahead(transport: std::sync::Weak<Transport<GouqiJira>>) {
             return;
         }
     }
+}
+
+async fn send_raw(
+    http: reqwest::Client,
+    method: reqwest::Method,
+    url: url::Url,
+    body: Option<&serde_json::Value>,
+) -> Result<RawResponse> {
+    let mut request = http.request(method, url).header(reqwest::header::ACCEPT, "application/json");
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let failed = |e: reqwest::Error| Error::Config(format!("the Jira request failed: {}", e.without_url()));
+    let mut response = request.send().await.map_err(failed)?;
+    let (status, headers) = (response.status(), response.headers().clone());
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(failed)? {
+        if body.len() + chunk.len() > MAX_RAW_BODY {
+            return Err(Error::Config(format!(
+                "the Jira response is larger than {} MiB; ask for fewer fields or results",
+                MAX_RAW_BODY / (1024 * 1024)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(RawResponse { status, headers, body: body.freeze() })
 }
