@@ -44,7 +44,10 @@ impl RawResponse {
     /// but lacks a scope, so refreshing would not help.
     pub fn is_scope_mismatch(&self) -> bool {
         self.status == reqwest::StatusCode::UNAUTHORIZED
-            && self.text().to_ascii_lowercase().contains("scope does not match")
+            && self
+                .text()
+                .to_ascii_lowercase()
+                .contains("scope does not match")
     }
 }
 
@@ -100,7 +103,8 @@ impl Jira {
             let client = builder().default_headers(headers).build().map_err(|e| {
                 Error::Config(format!("cannot build the HTTP client: {}", e.without_url()))
             })?;
-            let gouqi = GouqiJira::from_client(host, gouqi::Credentials::Anonymous, client.clone())?;
+            let gouqi =
+                GouqiJira::from_client(host, gouqi::Credentials::Anonymous, client.clone())?;
             Ok((gouqi, client))
         };
         let credentials = credentials.into();
@@ -152,9 +156,7 @@ impl Jira {
             url.query_pairs_mut().extend_pairs(query);
         }
         let attempt = |(_, http): Clients| send_raw(http, method.clone(), url.clone(), body);
-        let rejected = |r: &Result<RawResponse>| {
-            matches!(r, Ok(r) if r.status == reqwest::StatusCode::UNAUTHORIZED && !r.is_scope_mismatch())
-        };
+        let rejected = |r: &Result<RawResponse>| matches!(r, Ok(r) if r.status == reqwest::StatusCode::UNAUTHORIZED && !r.is_scope_mismatch());
         self.authorized(attempt, rejected).await?
     }
 
@@ -348,11 +350,14 @@ async fn send_raw(
     url: url::Url,
     body: Option<&serde_json::Value>,
 ) -> Result<RawResponse> {
-    let mut request = http.request(method, url).header(reqwest::header::ACCEPT, "application/json");
+    let mut request = http
+        .request(method, url)
+        .header(reqwest::header::ACCEPT, "application/json");
     if let Some(body) = body {
         request = request.json(body);
     }
-    let failed = |e: reqwest::Error| Error::Config(format!("the Jira request failed: {}", e.without_url()));
+    let failed =
+        |e: reqwest::Error| Error::Config(format!("the Jira request failed: {}", e.without_url()));
     let mut response = request.send().await.map_err(failed)?;
     let (status, headers) = (response.status(), response.headers().clone());
     let mut body = bytes::BytesMut::new();
@@ -365,5 +370,9 @@ async fn send_raw(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(RawResponse { status, headers, body: body.freeze() })
+    Ok(RawResponse {
+        status,
+        headers,
+        body: body.freeze(),
+    })
 }

@@ -147,6 +147,8 @@ pub use oauth2::{
     TokenUrl,
 };
 pub use refresh::{Token, TokenCache};
+/// The `secrecy` crate, whose `SecretString` [`Credentials`] holds.
+pub use secrecy;
 pub use source::{Grant, RetryPolicy, TokenSource};
 pub use store::{FileStore, MemoryStore, StoreLock, TokenStore};
 pub use sync::Jira;

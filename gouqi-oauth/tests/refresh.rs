@@ -444,7 +444,11 @@ async fn typed_accessors_find_a_token_refreshed_in_the_background_ahead_of_expir
 async fn raw_send_refreshes_once_after_401_and_returns_status_and_headers() {
     let server = MockServer::start().await;
     token_post()
-        .respond_with(token_ok(token_json("token/refresh.json", "access-1", "refresh-1")))
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
         .expect(1)
         .mount(&server)
         .await;
@@ -463,10 +467,19 @@ async fn raw_send_refreshes_once_after_401_and_returns_status_and_headers() {
         .expect(1)
         .mount(&server)
         .await;
-    let jira = client(&server, MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0"))).await;
+    let jira = client(
+        &server,
+        MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0")),
+    )
+    .await;
     let body = serde_json::json!({"jql": "project = ED"});
     let response = jira
-        .send(reqwest::Method::POST, "rest/api/3/search/jql", &[], Some(&body))
+        .send(
+            reqwest::Method::POST,
+            "rest/api/3/search/jql",
+            &[],
+            Some(&body),
+        )
         .await
         .unwrap();
     assert_eq!(response.status, 429);
@@ -476,14 +489,33 @@ async fn raw_send_refreshes_once_after_401_and_returns_status_and_headers() {
 #[tokio::test]
 async fn scope_does_not_match_is_not_refreshed() {
     let server = MockServer::start().await;
-    token_post().respond_with(ResponseTemplate::new(500)).expect(0).mount(&server).await;
+    token_post()
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/rest/api/3/myself"))
-        .respond_with(ResponseTemplate::new(401).set_body_raw(fixture("jira/unauthorized.json"), "application/json"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_raw(fixture("jira/unauthorized.json"), "application/json"),
+        )
         .expect(1)
         .mount(&server)
         .await;
-    let jira = client(&server, MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0"))).await;
-    let response = jira.send(reqwest::Method::GET, "/rest/api/3/myself", &[("expand", "groups")], None).await.unwrap();
+    let jira = client(
+        &server,
+        MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0")),
+    )
+    .await;
+    let response = jira
+        .send(
+            reqwest::Method::GET,
+            "/rest/api/3/myself",
+            &[("expand", "groups")],
+            None,
+        )
+        .await
+        .unwrap();
     assert!(response.is_scope_mismatch());
 }

@@ -1,0 +1,312 @@
+//! What the `jira-mcp` subcommands do. Messages go to stderr; stdout is
+//! reserved for MCP's JSON-RPC (and for `auth status` output).
+
+use std::process::{ExitCode, Stdio};
+use std::time::Duration;
+
+use gouqi_oauth::loopback::{DEFAULT_TIMEOUT, LoopbackListener};
+use gouqi_oauth::{AuthorizationFlow, PendingAuthorization};
+use rmcp::ServiceExt;
+use tokio::io::AsyncBufReadExt;
+
+use crate::auth::{AuthStatus, OAuthSetup};
+use crate::config::{Config, Grant};
+use crate::jira::JiraClient;
+use crate::server::{JiraMcp, ServerState};
+
+/// What a subcommand returns: an exit code, or a message for stderr.
+pub type Outcome = Result<ExitCode, String>;
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: warnings).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// Serves MCP over stdio until the client closes it. Nothing touches the
+/// network before the reply to `initialize`: Jira is opened on first use.
+pub async fn serve(config: Config) -> Outcome {
+    let server = JiraMcp::new(ServerState::new(config));
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| format!("the MCP session failed to start: {e}"))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| format!("the MCP session ended with an error: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn oauth(config: &Config) -> Result<OAuthSetup, String> {
+    OAuthSetup::from_config(config).ok_or_else(|| {
+        "`auth` commands need OAuth: set JIRA_AUTH_TYPE=oauth, JIRA_OAUTH_CLIENT_ID and JIRA_OAUTH_CLIENT_SECRET".to_string()
+    })
+}
+
+/// Runs the authorization-code flow: loopback capture and stdin paste race.
+pub async fn login(config: &Config, no_browser: bool) -> Outcome {
+    let setup = oauth(config)?;
+    if setup.settings().grant == Grant::ClientCredentials {
+        eprintln!(
+            "Service account (client credentials): minting a token to check the credentials…"
+        );
+        return refresh(config).await;
+    }
+    let flow = setup.flow().map_err(|e| e.to_string())?;
+    let listener = match LoopbackListener::bind(flow.redirect_uri()).await {
+        Ok(listener) => Some(listener),
+        Err(e) => {
+            eprintln!("Note: {e}");
+            None
+        }
+    };
+    let pending = flow.begin();
+    eprintln!(
+        "Open this URL in a browser to authorize jira-mcp:\n\n  {}\n",
+        pending.url()
+    );
+    if !no_browser {
+        open_browser(pending.url().as_str());
+    }
+    let pasted = wait_for_redirect(listener, &pending).await?;
+    let store = setup.store();
+    let login = match pasted {
+        Redirect::Captured(code) => flow.complete(&pending, code, &store).await,
+        Redirect::Pasted(text) => flow.complete_pasted(&pending, &text, &store).await,
+    }
+    .map_err(|e| e.to_string())?;
+    for warning in &login.warnings {
+        eprintln!("Warning: {warning}");
+    }
+    report_login(config, &flow).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+enum Redirect {
+    Captured(gouqi_oauth::AuthorizationCode),
+    Pasted(String),
+}
+
+/// Waits for whichever comes first: the browser at the loopback listener, or
+/// a line on stdin. Prints progress meanwhile.
+async fn wait_for_redirect(
+    listener: Option<LoopbackListener>,
+    pending: &PendingAuthorization,
+) -> Result<Redirect, String> {
+    let waiting = match &listener {
+        Some(l) => format!(
+            "Waiting for the browser to return to {} (up to {} min).",
+            l.local_addrs()
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            DEFAULT_TIMEOUT.as_secs() / 60
+        ),
+        None => "Waiting for you to paste the redirect.".to_string(),
+    };
+    eprintln!(
+        "{waiting}\nIf the browser runs on another machine, paste the URL it was redirected to (or the code) here and press Enter."
+    );
+    let captured = async {
+        match listener {
+            Some(l) => l
+                .wait_for_code(pending.state(), DEFAULT_TIMEOUT)
+                .await
+                .map(Redirect::Captured)
+                .map_err(|e| e.to_string()),
+            None => std::future::pending().await,
+        }
+    };
+    let pasted = read_pasted(pending.state());
+    let mut ticks = tokio::time::interval(Duration::from_secs(30));
+    ticks.tick().await;
+    tokio::pin!(captured, pasted);
+    let started = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            outcome = &mut captured => return outcome,
+            Some(text) = &mut pasted => return Ok(Redirect::Pasted(text)),
+            _ = ticks.tick() => eprintln!("Still waiting… {} s", started.elapsed().as_secs()),
+        }
+    }
+}
+
+/// The first non-empty stdin line, as `parse_pasted` takes it. A bare code
+/// gets this login's state appended: PKCE binds the code to this login.
+async fn read_pasted(state: &str) -> Option<String> {
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let bare_code = !line.contains(['=', ' ', '/']);
+        return Some(if bare_code {
+            format!("{line} {state}")
+        } else {
+            line.to_string()
+        });
+    }
+    std::future::pending().await
+}
+
+/// Opens the system browser without letting it touch our stdio.
+fn open_browser(url: &str) {
+    let mut command = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    let opened = command
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    if let Err(e) = opened {
+        eprintln!("(Could not open a browser: {e}. Open the URL yourself.)");
+    }
+}
+
+async fn report_login(config: &Config, flow: &AuthorizationFlow) {
+    let status = AuthStatus::offline(config);
+    let account = match JiraClient::open(config) {
+        Ok(jira) => jira
+            .get_current_user()
+            .await
+            .ok()
+            .and_then(|me| me["display_name"].as_str().map(String::from)),
+        Err(_) => None,
+    };
+    let _ = flow;
+    eprintln!(
+        "Logged in{} on {}{}.",
+        account.map(|a| format!(" as {a}")).unwrap_or_default(),
+        status.site.as_deref().unwrap_or("the Jira site"),
+        status
+            .cloud_id
+            .map(|id| format!(" (cloud id {id})"))
+            .unwrap_or_default(),
+    );
+}
+
+/// Prints the login state; exits 1 when not logged in or re-consent is needed.
+pub async fn status(config: &Config, json: bool) -> Outcome {
+    let mut status = AuthStatus::offline(config);
+    if status.logged_in {
+        check_online(config, &mut status).await;
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&status).unwrap_or_default()
+        );
+    } else {
+        print_status(&status);
+    }
+    Ok(if status.logged_in && !status.needs_reauthorization {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Refreshes if needed (proving the grant still works) and finds the account.
+async fn check_online(config: &Config, status: &mut AuthStatus) {
+    let jira = match JiraClient::open(config) {
+        Ok(jira) => jira,
+        Err(e) => return status.message = e.to_string(),
+    };
+    if let Some(cache) = jira.token_cache() {
+        if let Err(e) = cache.token().await {
+            return status.failed(&e);
+        }
+        *status = refreshed(config, status.account.take());
+    }
+    match jira.get_current_user().await {
+        Ok(me) => status.account = me["display_name"].as_str().map(String::from),
+        Err(e) => status.message = e.to_string(),
+    }
+}
+
+/// Re-reads the status after a possible refresh.
+fn refreshed(config: &Config, account: Option<String>) -> AuthStatus {
+    let mut status = AuthStatus::offline(config);
+    status.account = account;
+    status
+}
+
+fn print_status(s: &AuthStatus) {
+    let line = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            println!("{name:<22}{value}");
+        }
+    };
+    line("auth type", Some(s.auth_type.clone()));
+    line(
+        "deployment",
+        Some(format!("{:?}", s.deployment).to_lowercase()),
+    );
+    line("grant", s.grant.map(|g| format!("{g:?}")));
+    line("logged in", Some(s.logged_in.to_string()));
+    line("account", s.account.clone());
+    line("site", s.site.clone());
+    line("cloud id", s.cloud_id.clone());
+    line("scopes", (!s.scopes.is_empty()).then(|| s.scopes.join(" ")));
+    line(
+        "access token expires",
+        s.access_token_expires_in.map(|secs| {
+            if secs > 0 {
+                format!("in {} min", secs / 60)
+            } else {
+                format!("{} min ago", -secs / 60)
+            }
+        }),
+    );
+    line(
+        "refresh token",
+        s.grant.map(|_| {
+            if s.refresh_token_present {
+                format!("present, {} min old", s.refresh_token_age.unwrap_or(0) / 60)
+            } else {
+                "none".into()
+            }
+        }),
+    );
+    line("store", s.store.clone());
+    println!("{:<22}{}", "status", s.message);
+}
+
+/// Forces a refresh (or a new mint for a service account).
+pub async fn refresh(config: &Config) -> Outcome {
+    oauth(config)?;
+    let jira = JiraClient::open(config).map_err(|e| e.0)?;
+    let cache = jira.token_cache().ok_or("no OAuth token cache")?;
+    let token = cache.force_refresh().await.map_err(|e| e.to_string())?;
+    let minutes = token
+        .tokens()
+        .expires_at
+        .and_then(|t| t.duration_since(std::time::SystemTime::now()).ok())
+        .map_or(0, |d| d.as_secs() / 60);
+    eprintln!("Refreshed: the new access token expires in {minutes} min.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Removes the stored tokens.
+pub fn logout(config: &Config) -> Outcome {
+    let setup = oauth(config)?;
+    let store = setup.store();
+    store.clear().map_err(|e| e.to_string())?;
+    eprintln!("Logged out: removed the tokens in {}.", store.location());
+    Ok(ExitCode::SUCCESS)
+}

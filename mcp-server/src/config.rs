@@ -1,0 +1,565 @@
+//! Configuration: flags, then environment, then a TOML file, then defaults.
+//! Everything is validated at start, and each error names the variable and
+//! says what to put in it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use gouqi_oauth::authorize::{CLOUD_DEFAULT_SCOPES, DATA_CENTER_DEFAULT_SCOPES};
+use gouqi_oauth::secrecy::SecretString;
+use url::Url;
+
+/// The default OAuth redirect URI (register the same one in the app).
+pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8080/callback";
+
+/// Every setting, by its environment variable name.
+pub const VARIABLES: [&str; 19] = [
+    "JIRA_URL",
+    "JIRA_DEPLOYMENT",
+    "JIRA_AUTH_TYPE",
+    "JIRA_USERNAME",
+    "JIRA_API_TOKEN",
+    "JIRA_PASSWORD",
+    "JIRA_TOKEN",
+    "JIRA_OAUTH_CLIENT_ID",
+    "JIRA_OAUTH_CLIENT_SECRET",
+    "JIRA_OAUTH_REDIRECT_URI",
+    "JIRA_OAUTH_SCOPES",
+    "JIRA_OAUTH_GRANT",
+    "JIRA_OAUTH_CLOUD_ID",
+    "JIRA_OAUTH_TOKEN_FILE",
+    "JIRA_OAUTH_AUTHORIZE_URL",
+    "JIRA_OAUTH_TOKEN_URL",
+    "JIRA_OAUTH_API_URL",
+    "JIRA_MCP_CONFIG",
+    "RUST_LOG",
+];
+
+/// Where a setting came from, for messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A command-line flag.
+    Flag,
+    /// The environment.
+    Env,
+    /// The TOML file.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Flag => f.write_str("command-line flag"),
+            Source::Env => f.write_str("environment"),
+            Source::File(path) => write!(f, "config file {}", path.display()),
+        }
+    }
+}
+
+/// A configuration error: which variable, where it was set, and what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}{}: {message}", origin.as_ref().map(|s| format!(" (from the {s})")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The variable's environment name.
+    pub variable: String,
+    /// Where the bad value came from, if it was set.
+    pub origin: Option<Source>,
+    /// What is wrong and what to put there.
+    pub message: String,
+}
+
+fn error(variable: &str, source: Option<&Source>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable: variable.into(),
+        origin: source.cloned(),
+        message: message.into(),
+    }
+}
+
+/// Jira Cloud or Data Center.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Deployment {
+    /// `*.atlassian.net`, REST API v3.
+    Cloud,
+    /// Jira Data Center / Server, REST API v2.
+    #[serde(rename = "datacenter")]
+    DataCenter,
+}
+
+/// Which OAuth grant obtains tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    /// A user logs in once in a browser.
+    AuthorizationCode,
+    /// A service account: client id and secret only.
+    ClientCredentials,
+}
+
+/// OAuth 2.0 settings.
+#[derive(Clone, Debug)]
+pub struct OAuthSettings {
+    /// `JIRA_OAUTH_CLIENT_ID`.
+    pub client_id: String,
+    /// `JIRA_OAUTH_CLIENT_SECRET`.
+    pub client_secret: Option<SecretString>,
+    /// `JIRA_OAUTH_REDIRECT_URI`.
+    pub redirect_uri: Url,
+    /// `JIRA_OAUTH_SCOPES`.
+    pub scopes: Vec<String>,
+    /// `JIRA_OAUTH_GRANT`.
+    pub grant: Grant,
+    /// `JIRA_OAUTH_CLOUD_ID`.
+    pub cloud_id: Option<String>,
+    /// `JIRA_OAUTH_TOKEN_FILE`.
+    pub token_file: PathBuf,
+    /// `JIRA_OAUTH_AUTHORIZE_URL`.
+    pub authorize_url: Option<Url>,
+    /// `JIRA_OAUTH_TOKEN_URL`.
+    pub token_url: Option<Url>,
+    /// `JIRA_OAUTH_API_URL`.
+    pub api_url: Option<Url>,
+}
+
+/// How jira-mcp authenticates.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// OAuth 2.0 (3LO, Data Center, or service account).
+    OAuth(OAuthSettings),
+    /// Email and API token (Cloud), as HTTP Basic.
+    ApiToken {
+        /// `JIRA_USERNAME`.
+        username: String,
+        /// `JIRA_API_TOKEN`.
+        token: SecretString,
+    },
+    /// Data Center personal access token, as a Bearer token.
+    Pat {
+        /// `JIRA_TOKEN`.
+        token: SecretString,
+    },
+    /// Username and password, as HTTP Basic.
+    Basic {
+        /// `JIRA_USERNAME`.
+        username: String,
+        /// `JIRA_PASSWORD`.
+        password: SecretString,
+    },
+    /// Any bearer token.
+    Bearer {
+        /// `JIRA_TOKEN`.
+        token: SecretString,
+    },
+    /// No authentication.
+    Anonymous,
+}
+
+impl Auth {
+    /// The `JIRA_AUTH_TYPE` value.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Auth::OAuth(_) => "oauth",
+            Auth::ApiToken { .. } => "api_token",
+            Auth::Pat { .. } => "pat",
+            Auth::Basic { .. } => "basic",
+            Auth::Bearer { .. } => "bearer",
+            Auth::Anonymous => "anonymous",
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `JIRA_URL`: the site (optional for Cloud OAuth, which discovers it).
+    pub url: Option<Url>,
+    /// `JIRA_DEPLOYMENT`.
+    pub deployment: Deployment,
+    /// `None` when nothing is configured yet: the server still starts and its
+    /// tools say what to set.
+    pub auth: Option<Auth>,
+    /// The TOML file that was read, if any.
+    pub file: Option<PathBuf>,
+}
+
+/// Settings given as command-line flags (they win over everything else).
+#[derive(Clone, Debug, Default)]
+pub struct Flags {
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// Other flags, by variable name (`JIRA_URL` for `--url`, …).
+    pub values: BTreeMap<&'static str, String>,
+}
+
+/// One merged setting.
+type Setting = (String, Source);
+
+impl Config {
+    /// Loads the configuration from flags, the process environment, and the
+    /// TOML file (`--config`, `JIRA_MCP_CONFIG`, or the default path if it exists).
+    pub fn load(flags: &Flags) -> Result<Config, ConfigError> {
+        Self::load_from(
+            flags,
+            &|name| std::env::var(name).ok(),
+            default_config_path(),
+        )
+    }
+
+    /// Like [`Config::load`], with the environment and default file given
+    /// (for tests).
+    pub fn load_from(
+        flags: &Flags,
+        env: &dyn Fn(&str) -> Option<String>,
+        default_file: Option<PathBuf>,
+    ) -> Result<Config, ConfigError> {
+        let file = Self::choose_file(flags, env, default_file)?;
+        let from_file = match &file {
+            Some(path) => read_toml(path)?,
+            None => BTreeMap::new(),
+        };
+        let mut settings: BTreeMap<&'static str, Setting> = BTreeMap::new();
+        for name in VARIABLES {
+            let value = flags
+                .values
+                .get(name)
+                .map(|v| (v.clone(), Source::Flag))
+                .or_else(|| {
+                    env(name)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| (v, Source::Env))
+                })
+                .or_else(|| from_file.get(name).cloned());
+            if let Some(value) = value {
+                settings.insert(name, value);
+            }
+        }
+        Settings(settings).validate(file)
+    }
+
+    fn choose_file(
+        flags: &Flags,
+        env: &dyn Fn(&str) -> Option<String>,
+        default_file: Option<PathBuf>,
+    ) -> Result<Option<PathBuf>, ConfigError> {
+        if let Some(path) = &flags.config {
+            return exists(path, "--config", &Source::Flag).map(Some);
+        }
+        if let Some(path) = env("JIRA_MCP_CONFIG").filter(|p| !p.is_empty()) {
+            return exists(Path::new(&path), "JIRA_MCP_CONFIG", &Source::Env).map(Some);
+        }
+        Ok(default_file.filter(|p| p.is_file()))
+    }
+
+    /// The Jira REST API version for this deployment.
+    pub fn api_version(&self) -> &'static str {
+        match self.deployment {
+            Deployment::Cloud => "3",
+            Deployment::DataCenter => "2",
+        }
+    }
+}
+
+fn exists(path: &Path, variable: &str, source: &Source) -> Result<PathBuf, ConfigError> {
+    if path.is_file() {
+        Ok(path.to_path_buf())
+    } else {
+        Err(error(
+            variable,
+            Some(source),
+            format!(
+                "the config file {} does not exist; give the path of a TOML file",
+                path.display()
+            ),
+        ))
+    }
+}
+
+/// The default TOML file: `~/.config/jira-mcp/config.toml` on Linux.
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "jira-mcp").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// The TOML key for a variable: `JIRA_OAUTH_CLIENT_ID` is `oauth_client_id`.
+pub fn toml_key(variable: &str) -> String {
+    variable.trim_start_matches("JIRA_").to_ascii_lowercase()
+}
+
+fn read_toml(path: &Path) -> Result<BTreeMap<&'static str, Setting>, ConfigError> {
+    let source = Source::File(path.to_path_buf());
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        error(
+            "JIRA_MCP_CONFIG",
+            Some(&source),
+            format!("cannot read it: {e}"),
+        )
+    })?;
+    let table: toml::Table = text.parse().map_err(|e| {
+        error(
+            "JIRA_MCP_CONFIG",
+            Some(&source),
+            format!("not valid TOML: {e}"),
+        )
+    })?;
+    let mut out = BTreeMap::new();
+    for (key, value) in table {
+        let Some(name) = VARIABLES
+            .iter()
+            .find(|v| toml_key(v) == key && **v != "JIRA_MCP_CONFIG")
+        else {
+            let known: Vec<String> = VARIABLES[..17].iter().map(|v| toml_key(v)).collect();
+            return Err(error(
+                "JIRA_MCP_CONFIG",
+                Some(&source),
+                format!("unknown key `{key}`; the keys are: {}", known.join(", ")),
+            ));
+        };
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Array(items) if *name == "JIRA_OAUTH_SCOPES" => items
+                .iter()
+                .filter_map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => {
+                return Err(error(
+                    name,
+                    Some(&source),
+                    format!("`{key}` must be a string, not {}", other.type_str()),
+                ));
+            }
+        };
+        out.insert(*name, (text, source.clone()));
+    }
+    Ok(out)
+}
+
+struct Settings(BTreeMap<&'static str, Setting>);
+
+impl Settings {
+    fn get(&self, name: &str) -> Option<&Setting> {
+        self.0.get(name)
+    }
+
+    fn value(&self, name: &str) -> Option<&str> {
+        self.get(name).map(|(v, _)| v.as_str())
+    }
+
+    fn source(&self, name: &str) -> Option<&Source> {
+        self.get(name).map(|(_, s)| s)
+    }
+
+    fn require(&self, name: &str, auth_type: &str, what: &str) -> Result<String, ConfigError> {
+        self.value(name).map(str::to_string).ok_or_else(|| {
+            error(
+                name,
+                None,
+                format!("required for JIRA_AUTH_TYPE={auth_type}: set it to {what}"),
+            )
+        })
+    }
+
+    fn secret(&self, name: &str, auth_type: &str, what: &str) -> Result<SecretString, ConfigError> {
+        self.require(name, auth_type, what).map(SecretString::from)
+    }
+
+    fn url(&self, name: &str, example: &str) -> Result<Option<Url>, ConfigError> {
+        let Some((text, source)) = self.get(name) else {
+            return Ok(None);
+        };
+        let url = Url::parse(text.trim()).map_err(|e| {
+            error(
+                name,
+                Some(source),
+                format!("`{text}` is not a URL ({e}); use e.g. {example}"),
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(error(
+                name,
+                Some(source),
+                format!("`{text}` must start with https:// (or http://); use e.g. {example}"),
+            ));
+        }
+        Ok(Some(url))
+    }
+
+    fn validate(self, file: Option<PathBuf>) -> Result<Config, ConfigError> {
+        let url = self.url("JIRA_URL", "https://your-site.atlassian.net")?;
+        let deployment = self.deployment(url.as_ref())?;
+        let auth = self.auth(deployment, url.as_ref())?;
+        Ok(Config {
+            url,
+            deployment,
+            auth,
+            file,
+        })
+    }
+
+    fn deployment(&self, url: Option<&Url>) -> Result<Deployment, ConfigError> {
+        match self.get("JIRA_DEPLOYMENT") {
+            Some((v, _)) if v.eq_ignore_ascii_case("cloud") => Ok(Deployment::Cloud),
+            Some((v, _))
+                if ["datacenter", "data_center", "server"]
+                    .contains(&v.to_ascii_lowercase().as_str()) =>
+            {
+                Ok(Deployment::DataCenter)
+            }
+            Some((v, source)) => Err(error(
+                "JIRA_DEPLOYMENT",
+                Some(source),
+                format!("`{v}` is not one of: cloud, datacenter"),
+            )),
+            None => Ok(match url.and_then(Url::host_str) {
+                Some(host) if !host.to_ascii_lowercase().ends_with(".atlassian.net") => {
+                    Deployment::DataCenter
+                }
+                _ => Deployment::Cloud,
+            }),
+        }
+    }
+
+    fn auth_type(&self) -> Result<Option<String>, ConfigError> {
+        const TYPES: [&str; 6] = ["oauth", "api_token", "pat", "basic", "bearer", "anonymous"];
+        if let Some((v, source)) = self.get("JIRA_AUTH_TYPE") {
+            let v = v.to_ascii_lowercase();
+            if !TYPES.contains(&v.as_str()) {
+                return Err(error(
+                    "JIRA_AUTH_TYPE",
+                    Some(source),
+                    format!("`{v}` is not one of: {}", TYPES.join(", ")),
+                ));
+            }
+            return Ok(Some(v));
+        }
+        // Without an explicit type, infer it from the credentials given.
+        let inferred = if self.value("JIRA_OAUTH_CLIENT_ID").is_some() {
+            Some("oauth")
+        } else if self.value("JIRA_API_TOKEN").is_some() {
+            Some("api_token")
+        } else if self.value("JIRA_PASSWORD").is_some() {
+            Some("basic")
+        } else if self.value("JIRA_TOKEN").is_some() {
+            Some("bearer")
+        } else {
+            None
+        };
+        Ok(inferred.map(String::from))
+    }
+
+    fn auth(&self, deployment: Deployment, url: Option<&Url>) -> Result<Option<Auth>, ConfigError> {
+        let Some(kind) = self.auth_type()? else {
+            return Ok(None);
+        };
+        if kind != "oauth" && url.is_none() {
+            return Err(error(
+                "JIRA_URL",
+                None,
+                format!(
+                    "required for JIRA_AUTH_TYPE={kind}: set it to your site, e.g. https://your-site.atlassian.net"
+                ),
+            ));
+        }
+        let auth = match kind.as_str() {
+            "oauth" => Auth::OAuth(self.oauth(deployment, url)?),
+            "api_token" => Auth::ApiToken {
+                username: self.require("JIRA_USERNAME", &kind, "your Atlassian account email")?,
+                token: self.secret(
+                    "JIRA_API_TOKEN",
+                    &kind,
+                    "an API token from id.atlassian.com",
+                )?,
+            },
+            "pat" => Auth::Pat {
+                token: self.secret(
+                    "JIRA_TOKEN",
+                    &kind,
+                    "a personal access token from your Jira profile",
+                )?,
+            },
+            "basic" => Auth::Basic {
+                username: self.require("JIRA_USERNAME", &kind, "your Jira username")?,
+                password: self.secret("JIRA_PASSWORD", &kind, "your Jira password")?,
+            },
+            "bearer" => Auth::Bearer {
+                token: self.secret("JIRA_TOKEN", &kind, "the bearer token")?,
+            },
+            _ => Auth::Anonymous,
+        };
+        Ok(Some(auth))
+    }
+
+    fn oauth(
+        &self,
+        deployment: Deployment,
+        url: Option<&Url>,
+    ) -> Result<OAuthSettings, ConfigError> {
+        if deployment == Deployment::DataCenter && url.is_none() {
+            return Err(error(
+                "JIRA_URL",
+                None,
+                "required for OAuth on Data Center: set it to the Jira base URL, e.g. https://jira.example.com",
+            ));
+        }
+        let grant = match self.get("JIRA_OAUTH_GRANT") {
+            None => Grant::AuthorizationCode,
+            Some((v, _)) if v == "authorization_code" => Grant::AuthorizationCode,
+            Some((v, _)) if v == "client_credentials" => Grant::ClientCredentials,
+            Some((v, source)) => {
+                return Err(error(
+                    "JIRA_OAUTH_GRANT",
+                    Some(source),
+                    format!("`{v}` is not one of: authorization_code, client_credentials"),
+                ));
+            }
+        };
+        let redirect_uri = self
+            .url("JIRA_OAUTH_REDIRECT_URI", DEFAULT_REDIRECT_URI)?
+            .unwrap_or_else(|| Url::parse(DEFAULT_REDIRECT_URI).unwrap_or_else(|_| unreachable!()));
+        let scopes = match self.value("JIRA_OAUTH_SCOPES") {
+            Some(text) => text.split_whitespace().map(String::from).collect(),
+            None if deployment == Deployment::Cloud => {
+                CLOUD_DEFAULT_SCOPES.map(String::from).to_vec()
+            }
+            None => DATA_CENTER_DEFAULT_SCOPES.map(String::from).to_vec(),
+        };
+        if scopes.is_empty() {
+            return Err(error(
+                "JIRA_OAUTH_SCOPES",
+                self.source("JIRA_OAUTH_SCOPES"),
+                "is empty; list the scopes separated by spaces, e.g. `read:jira-work write:jira-work read:jira-user offline_access`",
+            ));
+        }
+        let token_file = match self.value("JIRA_OAUTH_TOKEN_FILE") {
+            Some(path) => PathBuf::from(path),
+            None => gouqi_oauth::FileStore::default_path("jira-mcp")
+                .map_err(|e| error("JIRA_OAUTH_TOKEN_FILE", None, format!("{e}")))?,
+        };
+        Ok(OAuthSettings {
+            client_id: self.require(
+                "JIRA_OAUTH_CLIENT_ID",
+                "oauth",
+                "the client id of your OAuth 2.0 app",
+            )?,
+            client_secret: Some(self.secret(
+                "JIRA_OAUTH_CLIENT_SECRET",
+                "oauth",
+                "the secret of your OAuth 2.0 app",
+            )?),
+            redirect_uri,
+            scopes,
+            grant,
+            cloud_id: self.value("JIRA_OAUTH_CLOUD_ID").map(String::from),
+            token_file,
+            authorize_url: self.url(
+                "JIRA_OAUTH_AUTHORIZE_URL",
+                "https://auth.atlassian.com/authorize",
+            )?,
+            token_url: self.url(
+                "JIRA_OAUTH_TOKEN_URL",
+                "https://auth.atlassian.com/oauth/token",
+            )?,
+            api_url: self.url("JIRA_OAUTH_API_URL", "https://api.atlassian.com")?,
+        })
+    }
+}

@@ -1,0 +1,10 @@
+//! jira-mcp: a Jira MCP server on gouqi-oauth.
+//!
+//! The binary is thin: [`config`] reads settings, [`jira`] holds the Jira
+//! logic, [`auth`] the OAuth plumbing, and [`server`] maps MCP tools onto them.
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod jira;
+pub mod server;
+pub mod text;

@@ -1,0 +1,138 @@
+//! The `jira-mcp` binary: command-line parsing and process setup only.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use jira_mcp::cli;
+use jira_mcp::config::{Config, Flags};
+
+/// A Jira MCP server with OAuth 2.0 that never goes stale.
+///
+/// Settings come from flags, then the environment (JIRA_URL, JIRA_AUTH_TYPE,
+/// JIRA_OAUTH_CLIENT_ID, …), then the TOML file, then defaults. See the README
+/// for every variable.
+#[derive(Parser, Debug)]
+#[command(name = "jira-mcp", version)]
+struct Cli {
+    #[command(flatten)]
+    settings: SettingFlags,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Args, Debug)]
+struct SettingFlags {
+    /// TOML config file (default: the user's config dir, jira-mcp/config.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The Jira site (JIRA_URL).
+    #[arg(long, global = true)]
+    url: Option<String>,
+    /// cloud or datacenter (JIRA_DEPLOYMENT).
+    #[arg(long, global = true)]
+    deployment: Option<String>,
+    /// oauth, api_token, pat, basic, bearer or anonymous (JIRA_AUTH_TYPE).
+    #[arg(long, global = true)]
+    auth_type: Option<String>,
+    /// Where OAuth tokens are kept (JIRA_OAUTH_TOKEN_FILE).
+    #[arg(long, global = true, value_name = "FILE")]
+    token_file: Option<String>,
+    /// The OAuth redirect URI (JIRA_OAUTH_REDIRECT_URI).
+    #[arg(long, global = true, value_name = "URI")]
+    redirect_uri: Option<String>,
+    /// The Jira Cloud site's cloud id (JIRA_OAUTH_CLOUD_ID).
+    #[arg(long, global = true)]
+    cloud_id: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve MCP over stdio (the default).
+    Serve,
+    /// Log in, inspect, refresh or remove OAuth tokens.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuthCommand {
+    /// Log in with OAuth 2.0 in a browser (a pasted redirect URL or code also works).
+    Login {
+        /// Do not open a browser; print the URL only (SSH, headless).
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Show the login: auth type, account, site, scopes, token expiry, store.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refresh the OAuth access token now.
+    Refresh,
+    /// Remove the stored OAuth tokens.
+    Logout,
+}
+
+impl SettingFlags {
+    fn into_flags(self) -> Flags {
+        let pairs = [
+            ("JIRA_URL", self.url),
+            ("JIRA_DEPLOYMENT", self.deployment),
+            ("JIRA_AUTH_TYPE", self.auth_type),
+            ("JIRA_OAUTH_TOKEN_FILE", self.token_file),
+            ("JIRA_OAUTH_REDIRECT_URI", self.redirect_uri),
+            ("JIRA_OAUTH_CLOUD_ID", self.cloud_id),
+        ];
+        Flags {
+            config: self.config,
+            values: pairs
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, v)))
+                .collect(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli::init_logging();
+    let config = match Config::load(&cli.settings.into_flags()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("jira-mcp: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("jira-mcp: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            None | Some(Command::Serve) => cli::serve(config).await,
+            Some(Command::Auth { command }) => match command {
+                AuthCommand::Login { no_browser } => cli::login(&config, no_browser).await,
+                AuthCommand::Status { json } => cli::status(&config, json).await,
+                AuthCommand::Refresh => cli::refresh(&config).await,
+                AuthCommand::Logout => cli::logout(&config),
+            },
+        }
+    });
+    match outcome {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("jira-mcp: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

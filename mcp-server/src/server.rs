@@ -1,0 +1,774 @@
+//! The MCP tool layer: maps tool arguments onto [`JiraClient`] and the OAuth
+//! plumbing, and results onto MCP tool results. No Jira logic lives here.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use gouqi_oauth::loopback::{DEFAULT_TIMEOUT, LoopbackListener};
+use gouqi_oauth::{AuthorizationCode, PendingAuthorization};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::{ErrorData as McpError, ServerHandler, schemars, tool, tool_handler, tool_router};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio::sync::Mutex;
+
+use crate::auth::{AuthStatus, OAuthSetup};
+use crate::config::{Config, Grant};
+use crate::jira::{JiraClient, ToolError};
+
+/// Shared state: the configuration, the Jira connection (opened on first
+/// use, never before `initialize`), and a login in progress.
+pub struct ServerState {
+    config: Config,
+    client: Mutex<Option<Arc<JiraClient>>>,
+    login: Mutex<Option<PendingLogin>>,
+}
+
+struct PendingLogin {
+    pending: Arc<PendingAuthorization>,
+    capture: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for PendingLogin {
+    fn drop(&mut self) {
+        if let Some(capture) = self.capture.take() {
+            capture.abort();
+        }
+    }
+}
+
+impl ServerState {
+    /// State for `config`; nothing is opened yet.
+    pub fn new(config: Config) -> Arc<ServerState> {
+        Arc::new(ServerState {
+            config,
+            client: Mutex::new(None),
+            login: Mutex::new(None),
+        })
+    }
+
+    async fn jira(&self) -> Result<Arc<JiraClient>, ToolError> {
+        let mut client = self.client.lock().await;
+        if let Some(open) = client.as_ref() {
+            return Ok(open.clone());
+        }
+        let open = Arc::new(JiraClient::open(&self.config)?);
+        *client = Some(open.clone());
+        Ok(open)
+    }
+
+    /// Forgets the connection so the next call opens it with new tokens.
+    async fn reconnect(&self) {
+        *self.client.lock().await = None;
+    }
+
+    fn oauth(&self) -> Result<OAuthSetup, ToolError> {
+        OAuthSetup::from_config(&self.config).ok_or_else(|| {
+            ToolError("this server is not configured for OAuth: set JIRA_AUTH_TYPE=oauth with JIRA_OAUTH_CLIENT_ID and JIRA_OAUTH_CLIENT_SECRET".into())
+        })
+    }
+
+    async fn status(&self) -> Value {
+        let mut status = AuthStatus::offline(&self.config);
+        if status.logged_in {
+            match self.jira().await {
+                Ok(jira) => match jira.get_current_user().await {
+                    Ok(me) => status.account = me["display_name"].as_str().map(String::from),
+                    Err(e) => status.message = e.to_string(),
+                },
+                Err(e) => status.message = e.to_string(),
+            }
+        }
+        serde_json::to_value(status).unwrap_or(Value::Null)
+    }
+
+    async fn init_flow(self: &Arc<Self>) -> Result<Value, ToolError> {
+        let setup = self.oauth()?;
+        if setup.settings().grant == Grant::ClientCredentials {
+            return Err(ToolError(
+                "this server uses a service account (client credentials): no login is needed"
+                    .into(),
+            ));
+        }
+        let flow = setup.flow()?;
+        let listener = LoopbackListener::bind(flow.redirect_uri()).await;
+        let pending = Arc::new(flow.begin());
+        let (capture, how) = match listener {
+            Ok(listener) => {
+                let task = tokio::spawn(self.clone().capture(listener, pending.clone()));
+                (
+                    Some(task),
+                    format!(
+                        "listening on {} for the browser's redirect (for {} minutes)",
+                        flow.redirect_uri().as_str(),
+                        DEFAULT_TIMEOUT.as_secs() / 60
+                    ),
+                )
+            }
+            Err(e) => (
+                None,
+                format!(
+                    "{e}; after approving, call complete_oauth_flow with the URL the browser was redirected to"
+                ),
+            ),
+        };
+        *self.login.lock().await = Some(PendingLogin {
+            pending: pending.clone(),
+            capture,
+        });
+        Ok(json!({
+            "authorization_url": pending.url().as_str(),
+            "redirect_uri": flow.redirect_uri().as_str(),
+            "capture": how,
+            "next_step": "Ask the user to open authorization_url and approve access. Then call auth_status; if the browser could not reach the redirect URI, call complete_oauth_flow with the redirected URL (or the code).",
+        }))
+    }
+
+    /// Waits for the browser in the background and completes the login.
+    async fn capture(
+        self: Arc<Self>,
+        listener: LoopbackListener,
+        pending: Arc<PendingAuthorization>,
+    ) {
+        let outcome = match listener
+            .wait_for_code(pending.state(), DEFAULT_TIMEOUT)
+            .await
+        {
+            Ok(code) => self.finish(&pending, code).await.map(drop),
+            Err(e) => Err(e.into()),
+        };
+        match outcome {
+            Ok(()) => tracing::info!("OAuth login completed through the loopback redirect"),
+            Err(e) => {
+                tracing::warn!(error = %e, "OAuth login through the loopback redirect did not complete")
+            }
+        }
+    }
+
+    async fn finish(
+        &self,
+        pending: &PendingAuthorization,
+        code: AuthorizationCode,
+    ) -> Result<Value, ToolError> {
+        let setup = self.oauth()?;
+        let login = setup
+            .flow()?
+            .complete(pending, code, &setup.store())
+            .await?;
+        self.reconnect().await;
+        let site = login.tokens.site.as_ref();
+        Ok(json!({
+            "logged_in": true,
+            "site": site.and_then(|s| s.url.as_ref()).map(|u| u.as_str()),
+            "cloud_id": site.and_then(|s| s.cloud_id.clone()),
+            "scopes": login.tokens.scopes,
+            "warnings": login.warnings,
+        }))
+    }
+
+    async fn complete_flow(&self, args: CompleteOAuthFlow) -> Result<Value, ToolError> {
+        let Some(login) = self.login.lock().await.take() else {
+            return Err(ToolError(
+                "no login is in progress: call init_oauth_flow first".into(),
+            ));
+        };
+        let pending = login.pending.clone();
+        drop(login); // stops the loopback capture
+        let pasted = match (&args.redirect_url, &args.code) {
+            (Some(url), _) => url.clone(),
+            // PKCE binds the code to this login, so a bare code is safe to take.
+            (None, Some(code)) => format!(
+                "{code} {}",
+                args.state.as_deref().unwrap_or(pending.state())
+            ),
+            (None, None) => {
+                return Err(ToolError(
+                    "give `redirect_url` (the URL the browser was redirected to) or `code`".into(),
+                ));
+            }
+        };
+        let setup = self.oauth()?;
+        let login = setup
+            .flow()?
+            .complete_pasted(&pending, &pasted, &setup.store())
+            .await?;
+        self.reconnect().await;
+        Ok(
+            json!({"logged_in": true, "site": login.tokens.site.and_then(|s| s.url).map(String::from), "warnings": login.warnings}),
+        )
+    }
+
+    async fn refresh(&self) -> Result<Value, ToolError> {
+        self.oauth()?;
+        let jira = self.jira().await?;
+        let cache = jira
+            .token_cache()
+            .ok_or_else(|| ToolError("no OAuth token to refresh".into()))?;
+        let token = cache.force_refresh().await?;
+        let expires_in = token
+            .tokens()
+            .expires_at
+            .and_then(|t| t.duration_since(std::time::SystemTime::now()).ok());
+        Ok(json!({"refreshed": true, "expires_in_seconds": expires_in.map(|d| d.as_secs())}))
+    }
+}
+
+/// Arguments of `get_issue`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct GetIssue {
+    /// The issue key, e.g. `ED-1`.
+    pub issue_key: String,
+    /// Extra fields to return beyond the defaults (ids such as `customfield_10010`, or `duedate`).
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+/// Arguments of `search_issues`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct SearchIssues {
+    /// A JQL query, e.g. `project = ED AND status = "In Progress" ORDER BY updated DESC`.
+    pub jql: String,
+    /// Extra fields to return for each issue beyond summary, status, type, priority, assignee and updated.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// Issues per page (1 to 100, default 20).
+    #[serde(default)]
+    pub max_results: Option<u32>,
+    /// The `next_page_token` of the previous page, to get the next one.
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
+/// Arguments of `create_issue`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CreateIssue {
+    /// The project key, e.g. `ED`.
+    pub project_key: String,
+    /// The issue type name (`Task`, `Bug`, `Story`…) or id.
+    pub issue_type: String,
+    /// The one-line summary.
+    pub summary: String,
+    /// The description, in Markdown or plain text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Other fields as Jira expects them, e.g. `{"labels": ["x"], "priority": {"name": "High"}}`.
+    #[serde(default)]
+    pub fields: Option<Map<String, Value>>,
+}
+
+/// Arguments of `edit_issue`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct EditIssue {
+    /// The issue key.
+    pub issue_key: String,
+    /// A new summary.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// A new description, in Markdown or plain text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Other fields to set, as Jira expects them.
+    #[serde(default)]
+    pub fields: Option<Map<String, Value>>,
+}
+
+/// Arguments naming one issue.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct IssueKey {
+    /// The issue key, e.g. `ED-1`.
+    pub issue_key: String,
+}
+
+/// Arguments of `transition_issue`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct TransitionIssue {
+    /// The issue key.
+    pub issue_key: String,
+    /// The transition's id or name (or the name of the status it leads to), from `get_transitions`.
+    pub transition: String,
+    /// A comment to add with the transition (Markdown or plain text).
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Arguments of `add_comment`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct AddComment {
+    /// The issue key.
+    pub issue_key: String,
+    /// The comment, in Markdown or plain text.
+    pub body: String,
+}
+
+/// Arguments of `add_worklog`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct AddWorklog {
+    /// The issue key.
+    pub issue_key: String,
+    /// Time spent in Jira's format, e.g. `1h 30m`, `2d`.
+    pub time_spent: String,
+    /// What was done (Markdown or plain text).
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// When the work started, e.g. `2026-11-27T09:00:00.000+0000` (default: now).
+    #[serde(default)]
+    pub started: Option<String>,
+}
+
+/// Arguments naming a project and an issue type.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CreateFields {
+    /// The project key.
+    pub project_key: String,
+    /// The issue type name or id.
+    pub issue_type: String,
+}
+
+/// Arguments naming a project.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ProjectKey {
+    /// The project key, e.g. `ED`.
+    pub project_key: String,
+}
+
+/// Arguments of `list_projects`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ListProjects {
+    /// Only projects whose key or name contains this text.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// At most this many projects (1 to 100, default 50).
+    #[serde(default)]
+    pub max_results: Option<u32>,
+}
+
+/// Arguments of `lookup_account_id`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct LookupAccount {
+    /// A name or email address (or part of one).
+    pub query: String,
+}
+
+/// Arguments of `create_issue_link`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CreateIssueLink {
+    /// The link type name, e.g. `Blocks` (see `get_issue_link_types`).
+    pub link_type: String,
+    /// The issue on the inward side (for `Blocks`: the one that is blocked).
+    pub inward_issue: String,
+    /// The issue on the outward side (for `Blocks`: the one that blocks).
+    pub outward_issue: String,
+    /// A comment to add to the inward issue (Markdown or plain text).
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Arguments of `complete_oauth_flow`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CompleteOAuthFlow {
+    /// The full URL the browser was redirected to after approving.
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    /// Or only the `code` parameter of that URL.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The `state` parameter of that URL, when giving `code`.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+/// No arguments.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct NoArgs {}
+
+/// The jira-mcp MCP server.
+#[derive(Clone)]
+pub struct JiraMcp {
+    state: Arc<ServerState>,
+    tool_router: ToolRouter<JiraMcp>,
+}
+
+fn result(outcome: Result<Value, ToolError>) -> Result<CallToolResult, McpError> {
+    Ok(match outcome {
+        Ok(value) => CallToolResult::success(vec![ContentBlock::text(
+            serde_json::to_string_pretty(&value).unwrap_or_default(),
+        )]),
+        Err(e) => CallToolResult::error(vec![ContentBlock::text(e.0)]),
+    })
+}
+
+impl JiraMcp {
+    /// A server over `state`.
+    pub fn new(state: Arc<ServerState>) -> JiraMcp {
+        JiraMcp {
+            state,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    async fn with_jira<F, Fut>(&self, f: F) -> Result<CallToolResult, McpError>
+    where
+        F: FnOnce(Arc<JiraClient>) -> Fut,
+        Fut: Future<Output = Result<Value, ToolError>>,
+    {
+        result(match self.state.jira().await {
+            Ok(jira) => f(jira).await,
+            Err(e) => Err(e),
+        })
+    }
+}
+
+#[tool_router]
+impl JiraMcp {
+    /// Shows how this server authenticates to Jira, whether it is logged in, the site, scopes and token expiry.
+    #[tool(annotations(title = "Auth status", read_only_hint = true, open_world_hint = false))]
+    async fn auth_status(
+        &self,
+        Parameters(_): Parameters<NoArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        result(Ok(self.state.status().await))
+    }
+
+    /// Starts an OAuth 2.0 login: returns the authorization URL for the user to open, and captures the redirect in the background so that approving in the browser completes the login.
+    #[tool(annotations(
+        title = "Start OAuth login",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn init_oauth_flow(
+        &self,
+        Parameters(_): Parameters<NoArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        result(self.state.init_flow().await)
+    }
+
+    /// Completes the OAuth login with the URL the browser was redirected to (or its code), for when the redirect could not reach this server.
+    #[tool(annotations(
+        title = "Complete OAuth login",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn complete_oauth_flow(
+        &self,
+        Parameters(args): Parameters<CompleteOAuthFlow>,
+    ) -> Result<CallToolResult, McpError> {
+        result(self.state.complete_flow(args).await)
+    }
+
+    /// Refreshes the OAuth access token now (tokens are otherwise refreshed automatically).
+    #[tool(annotations(
+        title = "Refresh OAuth token",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn refresh_oauth_token(
+        &self,
+        Parameters(_): Parameters<NoArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        result(self.state.refresh().await)
+    }
+
+    /// Gets one Jira issue: summary, status, type, priority, people, dates, description as text and the newest comments.
+    #[tool(annotations(title = "Get issue", read_only_hint = true, open_world_hint = true))]
+    async fn get_issue(
+        &self,
+        Parameters(a): Parameters<GetIssue>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move { j.get_issue(&a.issue_key, &a.fields).await })
+            .await
+    }
+
+    /// Searches issues with JQL. Returns one page; pass `next_page_token` to get the next.
+    #[tool(annotations(
+        title = "Search issues (JQL)",
+        read_only_hint = true,
+        open_world_hint = true
+    ))]
+    async fn search_issues(
+        &self,
+        Parameters(a): Parameters<SearchIssues>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move {
+            j.search_issues(
+                &a.jql,
+                &a.fields,
+                a.max_results.unwrap_or(20),
+                a.next_page_token.as_deref(),
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Creates an issue. The description may be Markdown.
+    #[tool(annotations(
+        title = "Create issue",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn create_issue(
+        &self,
+        Parameters(a): Parameters<CreateIssue>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move {
+            j.create_issue(
+                &a.project_key,
+                &a.issue_type,
+                &a.summary,
+                a.description.as_deref(),
+                a.fields.as_ref(),
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Edits an issue's summary, description (Markdown) or other fields.
+    #[tool(annotations(
+        title = "Edit issue",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn edit_issue(
+        &self,
+        Parameters(a): Parameters<EditIssue>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move {
+            j.edit_issue(
+                &a.issue_key,
+                a.summary.as_deref(),
+                a.description.as_deref(),
+                a.fields.as_ref(),
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Lists the transitions (workflow steps) available for an issue now.
+    #[tool(annotations(
+        title = "Get transitions",
+        read_only_hint = true,
+        open_world_hint = true
+    ))]
+    async fn get_transitions(
+        &self,
+        Parameters(a): Parameters<IssueKey>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move { j.get_transitions(&a.issue_key).await })
+            .await
+    }
+
+    /// Moves an issue through a transition, given by id or name.
+    #[tool(annotations(
+        title = "Transition issue",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn transition_issue(
+        &self,
+        Parameters(a): Parameters<TransitionIssue>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move {
+            j.transition_issue(&a.issue_key, &a.transition, a.comment.as_deref())
+                .await
+        })
+        .await
+    }
+
+    /// Adds a comment (Markdown or plain text) to an issue.
+    #[tool(annotations(
+        title = "Add comment",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn add_comment(
+        &self,
+        Parameters(a): Parameters<AddComment>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move { j.add_comment(&a.issue_key, &a.body).await })
+            .await
+    }
+
+    /// Logs work time on an issue.
+    #[tool(annotations(
+        title = "Add worklog",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn add_worklog(
+        &self,
+        Parameters(a): Parameters<AddWorklog>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move {
+            j.add_worklog(
+                &a.issue_key,
+                &a.time_spent,
+                a.comment.as_deref(),
+                a.started.as_deref(),
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Lists an issue's remote links (web pages, Confluence pages…).
+    #[tool(annotations(
+        title = "Get remote issue links",
+        read_only_hint = true,
+        open_world_hint = true
+    ))]
+    async fn get_remote_issue_links(
+        &self,
+        Parameters(a): Parameters<IssueKey>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move { j.get_remote_issue_links(&a.issue_key).await })
+            .await
+    }
+
+    /// Lists the fields of the create screen for an issue type in a project, with required flags and allowed values.
+    #[tool(annotations(
+        title = "Get create fields",
+        read_only_hint = true,
+        open_world_hint = true
+    ))]
+    async fn get_create_fields(
+        &self,
+        Parameters(a): Parameters<CreateFields>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move { j.get_create_fields(&a.project_key, &a.issue_type).await })
+            .await
+    }
+
+    /// Lists the issue types that can be created in a project.
+    #[tool(annotations(
+        title = "Get project issue types",
+        read_only_hint = true,
+        open_world_hint = true
+    ))]
+    async fn get_project_issue_types(
+        &self,
+        Parameters(a): Parameters<ProjectKey>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move { j.get_project_issue_types(&a.project_key).await })
+            .await
+    }
+
+    /// Lists projects, optionally filtered by text in their key or name.
+    #[tool(annotations(title = "List projects", read_only_hint = true, open_world_hint = true))]
+    async fn list_projects(
+        &self,
+        Parameters(a): Parameters<ListProjects>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move {
+            j.list_projects(a.query.as_deref(), a.max_results.unwrap_or(50))
+                .await
+        })
+        .await
+    }
+
+    /// Finds users by name or email, returning account ids (Cloud) or usernames (Data Center) for assignee and mention fields.
+    #[tool(annotations(
+        title = "Look up account id",
+        read_only_hint = true,
+        open_world_hint = true
+    ))]
+    async fn lookup_account_id(
+        &self,
+        Parameters(a): Parameters<LookupAccount>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move { j.lookup_account_id(&a.query).await })
+            .await
+    }
+
+    /// Lists the issue link types (Blocks, Relates, Duplicate…).
+    #[tool(annotations(
+        title = "Get issue link types",
+        read_only_hint = true,
+        open_world_hint = true
+    ))]
+    async fn get_issue_link_types(
+        &self,
+        Parameters(_): Parameters<NoArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move { j.get_issue_link_types().await })
+            .await
+    }
+
+    /// Links two issues with a link type.
+    #[tool(annotations(
+        title = "Create issue link",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn create_issue_link(
+        &self,
+        Parameters(a): Parameters<CreateIssueLink>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move {
+            j.create_issue_link(
+                &a.link_type,
+                &a.inward_issue,
+                &a.outward_issue,
+                a.comment.as_deref(),
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Lists the Jira Cloud sites this OAuth login can reach, with their cloud ids.
+    #[tool(annotations(
+        title = "Get accessible resources",
+        read_only_hint = true,
+        open_world_hint = true
+    ))]
+    async fn get_accessible_resources(
+        &self,
+        Parameters(_): Parameters<NoArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move { j.get_accessible_resources().await })
+            .await
+    }
+
+    /// Shows the Jira user these credentials belong to.
+    #[tool(annotations(
+        title = "Get current user",
+        read_only_hint = true,
+        open_world_hint = true
+    ))]
+    async fn get_current_user(
+        &self,
+        Parameters(_): Parameters<NoArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        self.with_jira(|j| async move { j.get_current_user().await })
+            .await
+    }
+}
+
+#[tool_handler(
+    router = self.tool_router,
+    name = "jira-mcp",
+    instructions = "Jira tools. If a tool says the server is not logged in, call init_oauth_flow and ask the user to open the URL it returns."
+)]
+impl ServerHandler for JiraMcp {}
