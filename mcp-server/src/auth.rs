@@ -27,7 +27,7 @@ impl OAuthSetup {
     pub fn from_config(config: &Config) -> Option<OAuthSetup> {
         match &config.auth {
             Some(Auth::OAuth(settings)) => Some(OAuthSetup {
-                settings: settings.clone(),
+                settings: (**settings).clone(),
                 deployment: config.deployment,
                 site_url: config.url.clone(),
             }),

@@ -4,8 +4,8 @@
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
+use gouqi_oauth::PendingAuthorization;
 use gouqi_oauth::loopback::{DEFAULT_TIMEOUT, LoopbackListener};
-use gouqi_oauth::{AuthorizationFlow, PendingAuthorization};
 use rmcp::ServiceExt;
 use tokio::io::AsyncBufReadExt;
 
@@ -84,7 +84,7 @@ pub async fn login(config: &Config, no_browser: bool) -> Outcome {
     for warning in &login.warnings {
         eprintln!("Warning: {warning}");
     }
-    report_login(config, &flow).await;
+    report_login(config).await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -178,7 +178,7 @@ fn open_browser(url: &str) {
     }
 }
 
-async fn report_login(config: &Config, flow: &AuthorizationFlow) {
+async fn report_login(config: &Config) {
     let status = AuthStatus::offline(config);
     let account = match JiraClient::open(config) {
         Ok(jira) => jira
@@ -188,7 +188,6 @@ async fn report_login(config: &Config, flow: &AuthorizationFlow) {
             .and_then(|me| me["display_name"].as_str().map(String::from)),
         Err(_) => None,
     };
-    let _ = flow;
     eprintln!(
         "Logged in{} on {}{}.",
         account.map(|a| format!(" as {a}")).unwrap_or_default(),

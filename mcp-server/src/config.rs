@@ -126,7 +126,7 @@ pub struct OAuthSettings {
 #[derive(Clone, Debug)]
 pub enum Auth {
     /// OAuth 2.0 (3LO, Data Center, or service account).
-    OAuth(OAuthSettings),
+    OAuth(Box<OAuthSettings>),
     /// Email and API token (Cloud), as HTTP Basic.
     ApiToken {
         /// `JIRA_USERNAME`.
@@ -461,7 +461,7 @@ impl Settings {
             ));
         }
         let auth = match kind.as_str() {
-            "oauth" => Auth::OAuth(self.oauth(deployment, url)?),
+            "oauth" => Auth::OAuth(Box::new(self.oauth(deployment, url)?)),
             "api_token" => Auth::ApiToken {
                 username: self.require("JIRA_USERNAME", &kind, "your Atlassian account email")?,
                 token: self.secret(

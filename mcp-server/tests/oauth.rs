@@ -19,7 +19,10 @@ fn myself(token: &str) -> Mock {
     Mock::given(method("GET"))
         .and(path(cloud("myself")))
         .and(header("authorization", format!("Bearer {token}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(fixture("jira/myself.json"), "application/json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(fixture("jira/myself.json"), "application/json"),
+        )
 }
 
 #[tokio::test]
@@ -36,7 +39,12 @@ async fn an_access_token_that_expires_mid_session_is_refreshed_transparently() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tokens.json");
     // Lives 4 s in all; past half its life (the capped skew) it is renewed.
-    let short = tokens("access-0", "refresh-0", Duration::ZERO, Duration::from_secs(4));
+    let short = tokens(
+        "access-0",
+        "refresh-0",
+        Duration::ZERO,
+        Duration::from_secs(4),
+    );
     FileStore::new(&file).save(&short).unwrap();
     let client = connect(config(&cloud_oauth_vars(&server, &file))).await;
 
@@ -68,25 +76,39 @@ async fn a_401_is_followed_by_one_refresh_and_a_retry() {
     let file = dir.path().join("tokens.json");
     seed(&file, "access-0", "refresh-0");
     let client = connect(config(&cloud_oauth_vars(&server, &file))).await;
-    assert_eq!(ok(&client, "get_current_user", json!({})).await["display_name"], "Mia Krystof");
+    assert_eq!(
+        ok(&client, "get_current_user", json!({})).await["display_name"],
+        "Mia Krystof"
+    );
 }
 
 #[tokio::test]
 async fn a_revoked_grant_gives_an_actionable_error() {
     let server = MockServer::start().await;
     token_endpoint()
-        .respond_with(ResponseTemplate::new(403).set_body_raw(fixture("token/invalid-grant.json"), "application/json"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_raw(fixture("token/invalid-grant.json"), "application/json"),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tokens.json");
-    let expired = tokens("access-0", "refresh-0", Duration::from_secs(7200), Duration::from_secs(3600));
+    let expired = tokens(
+        "access-0",
+        "refresh-0",
+        Duration::from_secs(7200),
+        Duration::from_secs(3600),
+    );
     FileStore::new(&file).save(&expired).unwrap();
     let client = connect(config(&cloud_oauth_vars(&server, &file))).await;
     let message = err(&client, "get_issue", json!({"issue_key": "ED-1"})).await;
     assert!(message.contains("invalid_grant"), "{message}");
-    assert!(message.contains("init_oauth_flow") && message.contains("jira-mcp auth login"), "{message}");
+    assert!(
+        message.contains("init_oauth_flow") && message.contains("jira-mcp auth login"),
+        "{message}"
+    );
     // The refresh token is kept for inspection, not deleted.
     assert!(FileStore::new(&file).load().unwrap().is_some());
 }
@@ -95,22 +117,37 @@ async fn a_revoked_grant_gives_an_actionable_error() {
 async fn not_logged_in_tools_say_how_to_log_in() {
     let server = MockServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let client = connect(config(&cloud_oauth_vars(&server, &dir.path().join("none.json")))).await;
+    let client = connect(config(&cloud_oauth_vars(
+        &server,
+        &dir.path().join("none.json"),
+    )))
+    .await;
     let message = err(&client, "search_issues", json!({"jql": "order by created"})).await;
-    assert!(message.contains("init_oauth_flow") && message.contains("jira-mcp auth login"), "{message}");
+    assert!(
+        message.contains("init_oauth_flow") && message.contains("jira-mcp auth login"),
+        "{message}"
+    );
     let status = ok(&client, "auth_status", json!({})).await;
     assert_eq!(status["logged_in"], false);
 }
 
 /// Atlassian's consent page, auto-approved: redirects with a code.
 fn consent(request: &Request) -> ResponseTemplate {
-    let query: std::collections::HashMap<String, String> = request.url.query_pairs().into_owned().collect();
-    let location = format!("{}?code=CODE-1&state={}", query["redirect_uri"], query["state"]);
+    let query: std::collections::HashMap<String, String> =
+        request.url.query_pairs().into_owned().collect();
+    let location = format!(
+        "{}?code=CODE-1&state={}",
+        query["redirect_uri"], query["state"]
+    );
     ResponseTemplate::new(302).insert_header("location", location.as_str())
 }
 
 async fn mount_login(server: &MockServer) {
-    Mock::given(method("GET")).and(path("/authorize")).respond_with(consent).mount(server).await;
+    Mock::given(method("GET"))
+        .and(path("/authorize"))
+        .respond_with(consent)
+        .mount(server)
+        .await;
     token_endpoint()
         .and(body_string_contains("grant_type=authorization_code"))
         .and(body_string_contains("code=CODE-1"))
@@ -120,14 +157,21 @@ async fn mount_login(server: &MockServer) {
         .await;
     Mock::given(method("GET"))
         .and(path("/oauth/token/accessible-resources"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(fixture("cloud/accessible-resources.json"), "application/json"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            fixture("cloud/accessible-resources.json"),
+            "application/json",
+        ))
         .mount(server)
         .await;
     myself("access-1").mount(server).await;
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -137,12 +181,18 @@ async fn login_through_the_tools_with_loopback_capture() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tokens.json");
     let mut vars = cloud_oauth_vars(&server, &file);
-    vars.push(("JIRA_OAUTH_REDIRECT_URI", format!("http://127.0.0.1:{}/callback", free_port())));
+    vars.push((
+        "JIRA_OAUTH_REDIRECT_URI",
+        format!("http://127.0.0.1:{}/callback", free_port()),
+    ));
     let client = connect(config(&vars)).await;
 
     let started = ok(&client, "init_oauth_flow", json!({})).await;
     let url = started["authorization_url"].as_str().unwrap();
-    assert!(started["capture"].as_str().unwrap().contains("listening"), "{started}");
+    assert!(
+        started["capture"].as_str().unwrap().contains("listening"),
+        "{started}"
+    );
     // The user's browser: consent, then the redirect to the loopback listener.
     let page = reqwest::get(url).await.unwrap();
     assert_eq!(page.status(), 200);
@@ -158,7 +208,10 @@ async fn login_through_the_tools_with_loopback_capture() {
     assert_eq!(status["logged_in"], true, "{status}");
     assert_eq!(status["account"], "Mia Krystof", "{status}");
     assert_eq!(status["cloud_id"], CLOUD_ID);
-    assert_eq!(ok(&client, "get_current_user", json!({})).await["display_name"], "Mia Krystof");
+    assert_eq!(
+        ok(&client, "get_current_user", json!({})).await["display_name"],
+        "Mia Krystof"
+    );
 }
 
 #[tokio::test]
@@ -169,29 +222,60 @@ async fn login_through_the_tools_with_a_pasted_redirect() {
     let file = dir.path().join("tokens.json");
     let mut vars = cloud_oauth_vars(&server, &file);
     // Not a loopback address: no capture, manual completion only.
-    vars.push(("JIRA_OAUTH_REDIRECT_URI", "https://jira-mcp.example.com/callback".into()));
+    vars.push((
+        "JIRA_OAUTH_REDIRECT_URI",
+        "https://jira-mcp.example.com/callback".into(),
+    ));
     let client = connect(config(&vars)).await;
 
     let started = ok(&client, "init_oauth_flow", json!({})).await;
-    assert!(started["capture"].as_str().unwrap().contains("complete_oauth_flow"), "{started}");
+    assert!(
+        started["capture"]
+            .as_str()
+            .unwrap()
+            .contains("complete_oauth_flow"),
+        "{started}"
+    );
     let url = url::Url::parse(started["authorization_url"].as_str().unwrap()).unwrap();
-    let state = url.query_pairs().find(|(k, _)| k == "state").unwrap().1.to_string();
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
     let redirected = format!("https://jira-mcp.example.com/callback?code=CODE-1&state={state}");
 
-    let done = ok(&client, "complete_oauth_flow", json!({"redirect_url": redirected})).await;
+    let done = ok(
+        &client,
+        "complete_oauth_flow",
+        json!({"redirect_url": redirected}),
+    )
+    .await;
     assert_eq!(done["logged_in"], true);
-    assert_eq!(ok(&client, "get_current_user", json!({})).await["display_name"], "Mia Krystof");
+    assert_eq!(
+        ok(&client, "get_current_user", json!({})).await["display_name"],
+        "Mia Krystof"
+    );
 }
 
 /// Jira answers `status` (with `body` and `headers`) to `get_issue`.
 async fn jira_error(status: u16, body: &str, retry_after: Option<&str>) -> String {
     let server = MockServer::start().await;
-    let mut answer = ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json");
+    let mut answer =
+        ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json");
     if let Some(after) = retry_after {
         answer = answer.insert_header("retry-after", after);
     }
-    Mock::given(method("GET")).and(path(cloud("issue/ED-9"))).respond_with(answer).mount(&server).await;
-    token_endpoint().respond_with(ResponseTemplate::new(500)).expect(0).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(cloud("issue/ED-9")))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    token_endpoint()
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tokens.json");
     seed(&file, "access-0", "refresh-0");
@@ -202,7 +286,10 @@ async fn jira_error(status: u16, body: &str, retry_after: Option<&str>) -> Strin
 #[tokio::test]
 async fn jira_errors_come_back_as_plain_tool_errors() {
     let bad = jira_error(400, &fixture("jira/errors-400.json"), None).await;
-    assert!(bad.contains("400") && bad.contains("summary: You must specify a summary"), "{bad}");
+    assert!(
+        bad.contains("400") && bad.contains("summary: You must specify a summary"),
+        "{bad}"
+    );
     let forbidden = jira_error(403, &fixture("jira/errors-403.json"), None).await;
     assert!(forbidden.contains("permission"), "{forbidden}");
     let missing = jira_error(404, &fixture("jira/errors-404.json"), None).await;
@@ -210,5 +297,8 @@ async fn jira_errors_come_back_as_plain_tool_errors() {
     let limited = jira_error(429, &fixture("jira/errors-429.json"), Some("17")).await;
     assert!(limited.contains("retry after 17 seconds"), "{limited}");
     let scope = jira_error(401, &fixture("jira/unauthorized.json"), None).await;
-    assert!(scope.contains("scope does not match") && scope.contains("`read:jira-work`"), "{scope}");
+    assert!(
+        scope.contains("scope does not match") && scope.contains("`read:jira-work`"),
+        "{scope}"
+    );
 }
