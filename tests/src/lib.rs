@@ -1,1 +1,5 @@
-//! End-to-end tests across the workspace's crates live in `tests/`.
+//! End-to-end support: a simulated Atlassian ([`sim`]) and helpers that run
+//! the built `jira-mcp` binary ([`binary`]). Used by the tests in `tests/`,
+//! by `cargo run -p e2e-tests --bin demo`, and by the `atlassian-sim` binary.
+pub mod binary;
+pub mod sim;
