@@ -73,7 +73,8 @@ pub enum Error {
     #[error(
         "Jira answered 401 Unauthorized to a freshly minted access token. This is not an \
          expiry problem: check that the token's scopes cover the request and that the API \
-         base URL belongs to the site the token was issued for"
+         base URL belongs to the site the token was issued for; if access to the app was \
+         revoked, run the authorization flow again (for jira-mcp: `jira-mcp auth login`)"
     )]
     FreshTokenRejected,
 

@@ -234,7 +234,13 @@ async fn check_online(config: &Config, status: &mut AuthStatus) {
     }
     match jira.get_current_user().await {
         Ok(me) => status.account = me["display_name"].as_str().map(String::from),
-        Err(e) => status.message = e.to_string(),
+        Err(e) => {
+            status.message = e.message;
+            if e.reauthorize {
+                status.logged_in = false;
+                status.needs_reauthorization = true;
+            }
+        }
     }
 }
 
@@ -289,7 +295,7 @@ fn print_status(s: &AuthStatus) {
 /// Forces a refresh (or a new mint for a service account).
 pub async fn refresh(config: &Config) -> Outcome {
     oauth(config)?;
-    let jira = JiraClient::open(config).map_err(|e| e.0)?;
+    let jira = JiraClient::open(config).map_err(|e| e.message)?;
     let cache = jira.token_cache().ok_or("no OAuth token cache")?;
     let token = cache.force_refresh().await.map_err(|e| e.to_string())?;
     let minutes = token

@@ -48,15 +48,30 @@ const COMMENTS_SHOWN: usize = 10;
 
 /// A failure a tool reports to the assistant as `isError: true`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ToolError(pub String);
+#[error("{message}")]
+pub struct ToolError {
+    /// What went wrong and what to do.
+    pub message: String,
+    /// True when only a new login can fix it.
+    pub reauthorize: bool,
+}
+
+impl ToolError {
+    /// An error with `message`.
+    pub fn new(message: impl Into<String>) -> ToolError {
+        ToolError {
+            message: message.into(),
+            reauthorize: false,
+        }
+    }
+}
 
 impl From<gouqi_oauth::Error> for ToolError {
     fn from(e: gouqi_oauth::Error) -> ToolError {
-        if e.needs_reauthorization() {
-            return ToolError(format!("{e}"));
+        ToolError {
+            message: e.to_string(),
+            reauthorize: e.needs_reauthorization(),
         }
-        ToolError(e.to_string())
     }
 }
 
@@ -76,12 +91,12 @@ impl JiraClient {
         let auth = config
             .auth
             .as_ref()
-            .ok_or_else(|| ToolError(NOT_CONFIGURED.into()))?;
+            .ok_or_else(|| ToolError::new(NOT_CONFIGURED))?;
         let Some(setup) = OAuthSetup::from_config(config) else {
             let url = config
                 .url
                 .as_ref()
-                .ok_or_else(|| ToolError(NOT_CONFIGURED.into()))?;
+                .ok_or_else(|| ToolError::new(NOT_CONFIGURED))?;
             let jira = Jira::new(url.as_str(), static_credentials(auth))?;
             return Ok(JiraClient {
                 jira,
@@ -92,7 +107,10 @@ impl JiraClient {
         };
         let stored = setup.store().load().map_err(gouqi_oauth::Error::from)?;
         if stored.is_none() && setup.settings().grant == Grant::AuthorizationCode {
-            return Err(ToolError(NOT_LOGGED_IN.into()));
+            return Err(ToolError {
+                message: NOT_LOGGED_IN.into(),
+                reauthorize: true,
+            });
         }
         let site = stored.as_ref().and_then(|t| t.site.clone());
         let base = setup.api_base(site.as_ref())?;
@@ -154,14 +172,14 @@ impl JiraClient {
                 Value::Null
             } else {
                 response.json().map_err(|e| {
-                    ToolError(format!(
+                    ToolError::new(format!(
                         "Jira answered {status} with a body that is not JSON: {e}"
                     ))
                 })?
             });
         }
         let detail = jira_messages(&response);
-        Err(ToolError(match status {
+        Err(ToolError::new(match status {
             400 => format!("Jira rejected the request (400): {detail}"),
             401 if response.is_scope_mismatch() => self.scope_message(scope).await,
             401 => format!(
@@ -252,7 +270,7 @@ impl JiraClient {
             }
             Deployment::DataCenter => {
                 let start: u64 = match next_page_token {
-                    Some(t) => t.parse().map_err(|_| ToolError(format!("next_page_token `{t}` is not one this server returned; start without it")))?,
+                    Some(t) => t.parse().map_err(|_| ToolError::new(format!("next_page_token `{t}` is not one this server returned; start without it")))?,
                     None => 0,
                 };
                 let body =
@@ -334,8 +352,8 @@ impl JiraClient {
         }
         merge(&mut fields, extra);
         if fields.is_empty() {
-            return Err(ToolError(
-                "nothing to change: give summary, description or fields".into(),
+            return Err(ToolError::new(
+                "nothing to change: give summary, description or fields",
             ));
         }
         self.request(
@@ -400,7 +418,7 @@ impl JiraClient {
                     )
                 })
                 .collect();
-            return Err(ToolError(format!(
+            return Err(ToolError::new(format!(
                 "`{transition}` is not a transition available for {key}; choose one of: {}",
                 names.join(", ")
             )));
@@ -553,7 +571,7 @@ impl JiraClient {
             .and_then(|t| t["id"].as_str().map(String::from))
             .ok_or_else(|| {
                 let names: Vec<&str> = list.iter().filter_map(|t| t["name"].as_str()).collect();
-                ToolError(format!(
+                ToolError::new(format!(
                     "project {project_key} has no issue type `{issue_type}`; it has: {}",
                     names.join(", ")
                 ))
@@ -662,11 +680,13 @@ impl JiraClient {
     /// The Cloud sites this OAuth authorization reaches.
     pub async fn get_accessible_resources(&self) -> ToolResult {
         let Some((setup, cache)) = &self.oauth else {
-            return Err(ToolError("accessible resources exist only for Jira Cloud OAuth; this server uses other credentials".into()));
+            return Err(ToolError::new(
+                "accessible resources exist only for Jira Cloud OAuth; this server uses other credentials",
+            ));
         };
         if self.deployment != Deployment::Cloud {
-            return Err(ToolError(
-                "accessible resources exist only for Jira Cloud; this is Data Center".into(),
+            return Err(ToolError::new(
+                "accessible resources exist only for Jira Cloud; this is Data Center",
             ));
         }
         let token = cache.token().await?;

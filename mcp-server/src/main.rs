@@ -128,6 +128,9 @@ fn main() -> ExitCode {
             },
         }
     });
+    // A pending stdin read (the paste prompt of `auth login`) cannot be
+    // cancelled; do not let it hold the process open after the work is done.
+    runtime.shutdown_background();
     match outcome {
         Ok(code) => code,
         Err(message) => {

@@ -66,19 +66,24 @@ impl ServerState {
 
     fn oauth(&self) -> Result<OAuthSetup, ToolError> {
         OAuthSetup::from_config(&self.config).ok_or_else(|| {
-            ToolError("this server is not configured for OAuth: set JIRA_AUTH_TYPE=oauth with JIRA_OAUTH_CLIENT_ID and JIRA_OAUTH_CLIENT_SECRET".into())
+            ToolError::new("this server is not configured for OAuth: set JIRA_AUTH_TYPE=oauth with JIRA_OAUTH_CLIENT_ID and JIRA_OAUTH_CLIENT_SECRET")
         })
     }
 
     async fn status(&self) -> Value {
         let mut status = AuthStatus::offline(&self.config);
         if status.logged_in {
-            match self.jira().await {
-                Ok(jira) => match jira.get_current_user().await {
-                    Ok(me) => status.account = me["display_name"].as_str().map(String::from),
-                    Err(e) => status.message = e.to_string(),
-                },
-                Err(e) => status.message = e.to_string(),
+            let account = match self.jira().await {
+                Ok(jira) => jira.get_current_user().await,
+                Err(e) => Err(e),
+            };
+            match account {
+                Ok(me) => status.account = me["display_name"].as_str().map(String::from),
+                Err(e) => {
+                    status.logged_in = !e.reauthorize;
+                    status.needs_reauthorization = e.reauthorize;
+                    status.message = e.message;
+                }
             }
         }
         serde_json::to_value(status).unwrap_or(Value::Null)
@@ -87,9 +92,8 @@ impl ServerState {
     async fn init_flow(self: &Arc<Self>) -> Result<Value, ToolError> {
         let setup = self.oauth()?;
         if setup.settings().grant == Grant::ClientCredentials {
-            return Err(ToolError(
-                "this server uses a service account (client credentials): no login is needed"
-                    .into(),
+            return Err(ToolError::new(
+                "this server uses a service account (client credentials): no login is needed",
             ));
         }
         let flow = setup.flow()?;
@@ -170,8 +174,8 @@ impl ServerState {
 
     async fn complete_flow(&self, args: CompleteOAuthFlow) -> Result<Value, ToolError> {
         let Some(login) = self.login.lock().await.take() else {
-            return Err(ToolError(
-                "no login is in progress: call init_oauth_flow first".into(),
+            return Err(ToolError::new(
+                "no login is in progress: call init_oauth_flow first",
             ));
         };
         let pending = login.pending.clone();
@@ -184,8 +188,8 @@ impl ServerState {
                 args.state.as_deref().unwrap_or(pending.state())
             ),
             (None, None) => {
-                return Err(ToolError(
-                    "give `redirect_url` (the URL the browser was redirected to) or `code`".into(),
+                return Err(ToolError::new(
+                    "give `redirect_url` (the URL the browser was redirected to) or `code`",
                 ));
             }
         };
@@ -205,7 +209,7 @@ impl ServerState {
         let jira = self.jira().await?;
         let cache = jira
             .token_cache()
-            .ok_or_else(|| ToolError("no OAuth token to refresh".into()))?;
+            .ok_or_else(|| ToolError::new("no OAuth token to refresh"))?;
         let token = cache.force_refresh().await?;
         let expires_in = token
             .tokens()
@@ -395,7 +399,7 @@ fn result(outcome: Result<Value, ToolError>) -> Result<CallToolResult, McpError>
         Ok(value) => CallToolResult::success(vec![ContentBlock::text(
             serde_json::to_string_pretty(&value).unwrap_or_default(),
         )]),
-        Err(e) => CallToolResult::error(vec![ContentBlock::text(e.0)]),
+        Err(e) => CallToolResult::error(vec![ContentBlock::text(e.message)]),
     })
 }
 

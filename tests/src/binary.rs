@@ -46,7 +46,11 @@ pub fn build() -> std::io::Result<bool> {
 }
 
 fn binary_name() -> &'static str {
-    if cfg!(windows) { "jira-mcp.exe" } else { "jira-mcp" }
+    if cfg!(windows) {
+        "jira-mcp.exe"
+    } else {
+        "jira-mcp"
+    }
 }
 
 /// A `jira-mcp` command with a clean environment plus `env`.
@@ -83,33 +87,58 @@ pub async fn login(env: &[(String, String)]) -> LoginRun {
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let mut stderr = String::new();
     let mut browsed = false;
-    while let Ok(Ok(Some(line))) = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await {
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await
+    {
         stderr.push_str(&line);
         stderr.push('\n');
         let url = line.trim();
         if !browsed && url.starts_with("http") && url.contains("/authorize?") {
             browsed = true;
-            let page = reqwest::get(url).await.expect("the simulated browser could not open the URL");
-            assert!(page.status().is_success(), "the browser landed on {}", page.status());
+            let page = reqwest::get(url)
+                .await
+                .expect("the simulated browser could not open the URL");
+            assert!(
+                page.status().is_success(),
+                "the browser landed on {}",
+                page.status()
+            );
         }
     }
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("auth login did not finish").expect("wait");
-    LoginRun { success: status.success(), stderr }
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("auth login did not finish")
+        .expect("wait");
+    LoginRun {
+        success: status.success(),
+        stderr,
+    }
 }
 
 /// Runs a `jira-mcp auth …` command to completion: (success, stdout, stderr).
 pub async fn auth(env: &[(String, String)], args: &[&str]) -> (bool, String, String) {
     let mut all = vec!["auth"];
     all.extend_from_slice(args);
-    let output = command(env, &all).stdin(Stdio::null()).output().await.expect("run jira-mcp auth");
-    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    let output = command(env, &all)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run jira-mcp auth");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// Starts `jira-mcp serve` and connects an MCP client to its stdio.
 pub async fn serve(env: &[(String, String)]) -> (McpClient, Option<u32>) {
     let mut cmd = command(env, &["serve"]);
     cmd.env("RUST_LOG", "debug");
-    let (process, _stderr) = TokioChildProcess::builder(cmd).stderr(Stdio::null()).spawn().expect("spawn jira-mcp serve");
+    let (process, _stderr) = TokioChildProcess::builder(cmd)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn jira-mcp serve");
     let pid = process.id();
     let client = ().serve(process).await.expect("MCP initialize with jira-mcp");
     (client, pid)
@@ -117,14 +146,24 @@ pub async fn serve(env: &[(String, String)]) -> (McpClient, Option<u32>) {
 
 /// Calls a tool: (is_error, text).
 pub async fn call(client: &McpClient, tool: &str, args: Value) -> (bool, String) {
-    let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args.as_object().cloned().unwrap_or_default());
+    let params = CallToolRequestParams::new(tool.to_string())
+        .with_arguments(args.as_object().cloned().unwrap_or_default());
     let result = client.call_tool(params).await.expect("tools/call");
-    let text = result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n");
+    let text = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n");
     (result.is_error.unwrap_or(false), text)
 }
 
 /// A free loopback redirect URI for a login.
 pub fn free_redirect_uri() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     format!("http://127.0.0.1:{port}/callback")
 }

@@ -92,22 +92,31 @@ pub struct Simulator {
 }
 
 fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR")))
-        .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
+    let text =
+        std::fs::read_to_string(format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
 
 impl Simulator {
     /// Starts on 127.0.0.1 (a free port).
     pub async fn start(options: Options) -> Simulator {
-        Self::start_on(options, std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1")).await
+        Self::start_on(
+            options,
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1"),
+        )
+        .await
     }
 
     /// Starts on the given loopback listener.
     pub async fn start_on(options: Options, listener: std::net::TcpListener) -> Simulator {
         let mut issues = BTreeMap::new();
         issues.insert("ED-1".to_string(), fixture("jira/issue-full.json"));
-        for issue in fixture("jira/search-jql.json")["issues"].as_array().into_iter().flatten() {
+        for issue in fixture("jira/search-jql.json")["issues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let key = issue["key"].as_str().unwrap_or_default().to_string();
             issues.entry(key).or_insert_with(|| issue.clone());
         }
@@ -122,7 +131,10 @@ impl Simulator {
             counters: Counters::default(),
         }));
         let server = MockServer::builder().listener(listener).start().await;
-        Mock::given(any()).respond_with(Router(state.clone())).mount(&server).await;
+        Mock::given(any())
+            .respond_with(Router(state.clone()))
+            .mount(&server)
+            .await;
         Simulator { server, state }
     }
 
@@ -202,12 +214,18 @@ fn unauthorized() -> ResponseTemplate {
 }
 
 fn oauth_error(status: u16, error: &str, description: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({"error": error, "error_description": description}))
+    ResponseTemplate::new(status)
+        .set_body_json(json!({"error": error, "error_description": description}))
 }
 
 fn jira_error(status: u16, field: Option<(&str, &str)>, message: Option<&str>) -> ResponseTemplate {
-    let errors: serde_json::Map<String, Value> = field.into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-    ResponseTemplate::new(status).set_body_json(json!({"errorMessages": message.into_iter().collect::<Vec<_>>(), "errors": errors}))
+    let errors: serde_json::Map<String, Value> = field
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    ResponseTemplate::new(status).set_body_json(
+        json!({"errorMessages": message.into_iter().collect::<Vec<_>>(), "errors": errors}),
+    )
 }
 
 fn query(request: &Request) -> HashMap<String, String> {
@@ -215,11 +233,14 @@ fn query(request: &Request) -> HashMap<String, String> {
 }
 
 fn form(request: &Request) -> HashMap<String, String> {
-    url::form_urlencoded::parse(&request.body).into_owned().collect()
+    url::form_urlencoded::parse(&request.body)
+        .into_owned()
+        .collect()
 }
 
 fn s256(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
 impl State {
@@ -235,21 +256,34 @@ impl State {
     fn authorize(&mut self, request: &Request, approved: bool) -> ResponseTemplate {
         let q = query(request);
         let get = |k: &str| q.get(k).cloned().unwrap_or_default();
-        if get("client_id") != CLIENT_ID || get("response_type") != "code" || get("redirect_uri").is_empty() {
+        if get("client_id") != CLIENT_ID
+            || get("response_type") != "code"
+            || get("redirect_uri").is_empty()
+        {
             return ResponseTemplate::new(400).set_body_string("invalid authorization request: client_id, response_type=code and redirect_uri are required");
         }
         if get("code_challenge_method") != "S256" || get("code_challenge").is_empty() {
             return ResponseTemplate::new(400).set_body_string("PKCE S256 is required");
         }
         if get("deny") == "1" {
-            let location = format!("{}?error=access_denied&error_description=The+user+denied+access&state={}", get("redirect_uri"), get("state"));
+            let location = format!(
+                "{}?error=access_denied&error_description=The+user+denied+access&state={}",
+                get("redirect_uri"),
+                get("state")
+            );
             return ResponseTemplate::new(302).insert_header("location", location.as_str());
         }
         if !(approved || self.options.auto_approve) {
             return consent_page(request);
         }
         let code = self.secret("code");
-        self.codes.insert(code.clone(), PendingCode { redirect_uri: get("redirect_uri"), challenge: get("code_challenge") });
+        self.codes.insert(
+            code.clone(),
+            PendingCode {
+                redirect_uri: get("redirect_uri"),
+                challenge: get("code_challenge"),
+            },
+        );
         let location = format!("{}?code={code}&state={}", get("redirect_uri"), get("state"));
         ResponseTemplate::new(302).insert_header("location", location.as_str())
     }
@@ -263,9 +297,15 @@ impl State {
             return oauth_error(401, "access_denied", "Unauthorized");
         }
         match get("grant_type").as_str() {
-            "authorization_code" => self.exchange(&get("code"), &get("redirect_uri"), &get("code_verifier")),
+            "authorization_code" => {
+                self.exchange(&get("code"), &get("redirect_uri"), &get("code_verifier"))
+            }
             "refresh_token" => self.refresh(&get("refresh_token")),
-            other => oauth_error(400, "unsupported_grant_type", &format!("grant_type {other} is not supported")),
+            other => oauth_error(
+                400,
+                "unsupported_grant_type",
+                &format!("grant_type {other} is not supported"),
+            ),
         }
     }
 
@@ -274,23 +314,37 @@ impl State {
             return oauth_error(403, "invalid_grant", "Invalid authorization code");
         };
         if pending.redirect_uri != redirect_uri || s256(verifier) != pending.challenge {
-            return oauth_error(403, "invalid_grant", "redirect_uri or code_verifier does not match");
+            return oauth_error(
+                403,
+                "invalid_grant",
+                "redirect_uri or code_verifier does not match",
+            );
         }
         let refresh = self.secret("rt");
-        self.grants.push(Grant { current: refresh.clone(), used: HashMap::new(), revoked: false });
+        self.grants.push(Grant {
+            current: refresh.clone(),
+            used: HashMap::new(),
+            revoked: false,
+        });
         self.counters.logins += 1;
         self.issue(self.grants.len() - 1, refresh)
     }
 
     fn refresh(&mut self, presented: &str) -> ResponseTemplate {
         let reuse = self.options.reuse_interval;
-        let found = self.grants.iter().position(|g| g.current == presented || g.used.contains_key(presented));
+        let found = self
+            .grants
+            .iter()
+            .position(|g| g.current == presented || g.used.contains_key(presented));
         let Some(index) = found else {
             self.counters.invalid_grants += 1;
             return oauth_error(403, "invalid_grant", "Unknown or invalid refresh token.");
         };
         let grant = &mut self.grants[index];
-        let replay_too_late = grant.used.get(presented).is_some_and(|when| when.elapsed() > reuse);
+        let replay_too_late = grant
+            .used
+            .get(presented)
+            .is_some_and(|when| when.elapsed() > reuse);
         if grant.revoked || replay_too_late {
             if !grant.revoked {
                 grant.revoked = true;
@@ -310,7 +364,8 @@ impl State {
     fn issue(&mut self, grant: usize, refresh: String) -> ResponseTemplate {
         let access = self.secret("at");
         let ttl = self.options.access_ttl;
-        self.access.insert(access.clone(), (grant, Instant::now() + ttl));
+        self.access
+            .insert(access.clone(), (grant, Instant::now() + ttl));
         ResponseTemplate::new(200).set_body_json(json!({
             "access_token": access,
             "refresh_token": refresh,
@@ -341,13 +396,21 @@ impl State {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         let parts: Vec<&str> = tail.split('/').collect();
         match (method, parts.as_slice()) {
-            ("GET", ["myself"]) => ResponseTemplate::new(200).set_body_json(fixture("jira/myself.json")),
-            ("GET", ["project", "search"]) => ResponseTemplate::new(200).set_body_json(fixture("jira/project-search.json")),
+            ("GET", ["myself"]) => {
+                ResponseTemplate::new(200).set_body_json(fixture("jira/myself.json"))
+            }
+            ("GET", ["project", "search"]) => {
+                ResponseTemplate::new(200).set_body_json(fixture("jira/project-search.json"))
+            }
             ("POST", ["search", "jql"]) => self.search(&body),
             ("POST", ["issue"]) => self.create(&body),
             ("GET", ["issue", key]) => match self.issues.get(*key) {
                 Some(issue) => ResponseTemplate::new(200).set_body_json(issue),
-                None => jira_error(404, None, Some("Issue does not exist or you do not have permission to see it.")),
+                None => jira_error(
+                    404,
+                    None,
+                    Some("Issue does not exist or you do not have permission to see it."),
+                ),
             },
             ("PUT", ["issue", key]) => self.edit(key, &body),
             ("GET", ["issue", key, "transitions"]) if self.issues.contains_key(*key) => {
@@ -364,16 +427,48 @@ impl State {
                 log["timeSpent"] = body["timeSpent"].clone();
                 ResponseTemplate::new(201).set_body_json(log)
             }
-            (_, ["issue", _, ..]) => jira_error(404, None, Some("Issue does not exist or you do not have permission to see it.")),
-            _ => jira_error(404, None, Some("This endpoint is not part of the simulator.")),
+            (_, ["issue", _, ..]) => jira_error(
+                404,
+                None,
+                Some("Issue does not exist or you do not have permission to see it."),
+            ),
+            _ => jira_error(
+                404,
+                None,
+                Some("This endpoint is not part of the simulator."),
+            ),
         }
     }
 
     fn search(&self, body: &Value) -> ResponseTemplate {
-        let jql = body["jql"].as_str().unwrap_or_default().to_ascii_uppercase();
-        let project = jql.split("PROJECT").nth(1).and_then(|rest| rest.trim_start_matches([' ', '=']).split_whitespace().next()).map(|p| p.trim_matches('"').to_string());
-        let matching: Vec<&Value> = self.issues.values().filter(|i| project.as_ref().is_none_or(|p| i["key"].as_str().is_some_and(|k| k.starts_with(&format!("{p}-"))))).collect();
-        let start: usize = body["nextPageToken"].as_str().and_then(|t| t.parse().ok()).unwrap_or(0);
+        let jql = body["jql"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let project = jql
+            .split("PROJECT")
+            .nth(1)
+            .and_then(|rest| {
+                rest.trim_start_matches([' ', '='])
+                    .split_whitespace()
+                    .next()
+            })
+            .map(|p| p.trim_matches('"').to_string());
+        let matching: Vec<&Value> = self
+            .issues
+            .values()
+            .filter(|i| {
+                project.as_ref().is_none_or(|p| {
+                    i["key"]
+                        .as_str()
+                        .is_some_and(|k| k.starts_with(&format!("{p}-")))
+                })
+            })
+            .collect();
+        let start: usize = body["nextPageToken"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
         let max = body["maxResults"].as_u64().unwrap_or(50) as usize;
         let page: Vec<&Value> = matching.iter().skip(start).take(max).copied().collect();
         let next = start + page.len();
@@ -388,10 +483,18 @@ impl State {
         let fields = &body["fields"];
         let summary = fields["summary"].as_str().unwrap_or_default();
         if summary.trim().is_empty() {
-            return jira_error(400, Some(("summary", "You must specify a summary of the issue.")), None);
+            return jira_error(
+                400,
+                Some(("summary", "You must specify a summary of the issue.")),
+                None,
+            );
         }
         let Some(project) = fields["project"]["key"].as_str() else {
-            return jira_error(400, Some(("project", "Specify a valid project ID or key")), None);
+            return jira_error(
+                400,
+                Some(("project", "Specify a valid project ID or key")),
+                None,
+            );
         };
         self.next_issue += 1;
         let key = format!("{project}-{}", self.next_issue);
@@ -407,7 +510,11 @@ impl State {
 
     fn edit(&mut self, key: &str, body: &Value) -> ResponseTemplate {
         let Some(issue) = self.issues.get_mut(key) else {
-            return jira_error(404, None, Some("Issue does not exist or you do not have permission to see it."));
+            return jira_error(
+                404,
+                None,
+                Some("Issue does not exist or you do not have permission to see it."),
+            );
         };
         for (name, value) in body["fields"].as_object().into_iter().flatten() {
             issue["fields"][name] = value.clone();
@@ -418,22 +525,41 @@ impl State {
     fn transition(&mut self, key: &str, body: &Value) -> ResponseTemplate {
         let transitions = fixture("jira/transitions.json");
         let wanted = body["transition"]["id"].as_str().unwrap_or_default();
-        let Some(chosen) = transitions["transitions"].as_array().into_iter().flatten().find(|t| t["id"] == wanted) else {
-            return jira_error(400, Some(("transition", "Transition id is not valid for this issue.")), None);
+        let Some(chosen) = transitions["transitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["id"] == wanted)
+        else {
+            return jira_error(
+                400,
+                Some(("transition", "Transition id is not valid for this issue.")),
+                None,
+            );
         };
         match self.issues.get_mut(key) {
             Some(issue) => {
                 issue["fields"]["status"] = chosen["to"].clone();
                 ResponseTemplate::new(204)
             }
-            None => jira_error(404, None, Some("Issue does not exist or you do not have permission to see it.")),
+            None => jira_error(
+                404,
+                None,
+                Some("Issue does not exist or you do not have permission to see it."),
+            ),
         }
     }
 }
 
 fn consent_page(request: &Request) -> ResponseTemplate {
-    let approve = format!("/authorize/approve?{}", request.url.query().unwrap_or_default());
-    let deny = format!("/authorize/approve?{}&deny=1", request.url.query().unwrap_or_default());
+    let approve = format!(
+        "/authorize/approve?{}",
+        request.url.query().unwrap_or_default()
+    );
+    let deny = format!(
+        "/authorize/approve?{}&deny=1",
+        request.url.query().unwrap_or_default()
+    );
     let html = format!(
         "<!doctype html><title>Simulated Atlassian consent</title><h1>jira-mcp wants to access your Jira</h1>\
          <p><a href=\"{approve}\">Accept</a> <a href=\"{deny}\">Deny</a></p>"
@@ -443,6 +569,8 @@ fn consent_page(request: &Request) -> ResponseTemplate {
 
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simulator").field("uri", &self.uri()).finish()
+        f.debug_struct("Simulator")
+            .field("uri", &self.uri())
+            .finish()
     }
 }
