@@ -84,11 +84,14 @@ pub async fn login(env: &[(String, String)]) -> LoginRun {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn jira-mcp auth login");
+    // Held open on purpose: a finished login must exit even while nobody
+    // closes its stdin (where it also accepts a pasted URL).
+    let _stdin = child.stdin.take();
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let mut stderr = String::new();
     let mut browsed = false;
     while let Ok(Ok(Some(line))) =
-        tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await
+        tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await
     {
         stderr.push_str(&line);
         stderr.push('\n');
@@ -105,9 +108,9 @@ pub async fn login(env: &[(String, String)]) -> LoginRun {
             );
         }
     }
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
-        .expect("auth login did not finish")
+        .expect("auth login did not exit after logging in")
         .expect("wait");
     LoginRun {
         success: status.success(),
