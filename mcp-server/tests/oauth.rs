@@ -302,3 +302,21 @@ async fn jira_errors_come_back_as_plain_tool_errors() {
         "{scope}"
     );
 }
+
+#[tokio::test]
+async fn nothing_touches_the_network_before_a_tool_is_called() {
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.json");
+    let expiring = tokens(
+        "access-0",
+        "refresh-0",
+        Duration::from_secs(3590),
+        Duration::from_secs(3600),
+    );
+    FileStore::new(&file).save(&expiring).unwrap();
+    let client = connect(config(&cloud_oauth_vars(&server, &file))).await;
+    client.list_all_tools().await.unwrap();
+    let seen = server.received_requests().await.unwrap();
+    assert!(seen.is_empty(), "requests before any tool call: {seen:?}");
+}

@@ -136,10 +136,18 @@ pub async fn auth(env: &[(String, String)], args: &[&str]) -> (bool, String, Str
 
 /// Starts `jira-mcp serve` and connects an MCP client to its stdio.
 pub async fn serve(env: &[(String, String)]) -> (McpClient, Option<u32>) {
+    serve_logging_to(env, Stdio::null()).await
+}
+
+/// Like [`serve`], with `RUST_LOG=trace` logs going to `stderr`.
+pub async fn serve_logging_to(
+    env: &[(String, String)],
+    stderr: impl Into<Stdio>,
+) -> (McpClient, Option<u32>) {
     let mut cmd = command(env, &["serve"]);
-    cmd.env("RUST_LOG", "debug");
+    cmd.env("RUST_LOG", "trace");
     let (process, _stderr) = TokioChildProcess::builder(cmd)
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("spawn jira-mcp serve");
     let pid = process.id();

@@ -222,3 +222,38 @@ async fn an_unconfigured_start_answers_initialize_and_tools_list() {
     let (is_error, message) = call(&client, "get_issue", json!({"issue_key": "ED-1"})).await;
     assert!(is_error && message.contains("JIRA_URL"), "{message}");
 }
+
+#[tokio::test]
+async fn trace_logs_of_a_session_with_a_refresh_hold_no_secret() {
+    let setup = logged_in(Options {
+        access_ttl: Duration::from_secs(2),
+        ..Options::default()
+    })
+    .await;
+    let log = setup._dir.path().join("stderr.log");
+    let (client, _) =
+        binary::serve_logging_to(&setup.env, std::fs::File::create(&log).unwrap()).await;
+    ok(&client, "get_current_user", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    ok(&client, "get_current_user", json!({})).await; // refreshed across expiry
+    ok(&client, "refresh_oauth_token", json!({})).await; // forced
+    ok(&client, "search_issues", json!({"jql": "project = ED"})).await;
+    client.cancel().await.unwrap();
+
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "the server logged nothing: {logs}"
+    );
+    assert!(
+        setup.sim.counters().refreshes >= 2,
+        "{:?}",
+        setup.sim.counters()
+    );
+    for secret in ["sim-at-", "sim-rt-", e2e_tests::sim::CLIENT_SECRET] {
+        assert!(
+            !logs.contains(secret),
+            "`{secret}` leaked into the server's logs"
+        );
+    }
+}
