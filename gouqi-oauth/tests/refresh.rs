@@ -426,17 +426,17 @@ async fn typed_accessors_find_a_token_refreshed_in_the_background_ahead_of_expir
         .await;
     issue_ok("access-0").expect(1).mount(&server).await;
     issue_ok("access-1").expect(1).mount(&server).await;
-    // Lives 4 s, so the refresh-ahead point (half the lifetime) is ~1 s away.
+    // Lives 6 s, so the refresh-ahead point (half the lifetime) is ~2 s away.
     let short = tokens_aged(
         "access-0",
         Some("refresh-0"),
         Duration::from_secs(1),
-        Duration::from_secs(4),
+        Duration::from_secs(6),
     );
     let jira = client(&server, MemoryStore::with_tokens(short)).await;
 
     jira.issues().get("ED-1").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     jira.issues().get("ED-1").await.unwrap();
 }
 

@@ -38,18 +38,18 @@ async fn an_access_token_that_expires_mid_session_is_refreshed_transparently() {
     myself("access-1").expect(1).mount(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tokens.json");
-    // Lives 4 s in all; past half its life (the capped skew) it is renewed.
+    // Lives 8 s in all; past half its life (the capped skew) it is renewed.
     let short = tokens(
         "access-0",
         "refresh-0",
         Duration::ZERO,
-        Duration::from_secs(4),
+        Duration::from_secs(8),
     );
     FileStore::new(&file).save(&short).unwrap();
     let client = connect(config(&cloud_oauth_vars(&server, &file))).await;
 
     ok(&client, "get_current_user", json!({})).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     let me = ok(&client, "get_current_user", json!({})).await;
     assert_eq!(me["display_name"], "Mia Krystof");
     let stored = FileStore::new(&file).load().unwrap().unwrap();
