@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::transport::{Transport, is_unauthorized};
+use crate::transport::{Transport, accessors, client_build_error, is_unauthorized};
 
 type GouqiJira = gouqi::r#async::Jira;
 /// The gouqi client and the reqwest client under it, built for one token.
@@ -69,20 +69,8 @@ pub struct Jira {
 
 impl std::fmt::Debug for Jira {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Jira")
-            .field("host", &self.transport.host())
-            .field("credentials", self.transport.credentials())
-            .finish()
+        self.transport.fmt(f)
     }
-}
-
-macro_rules! accessors {
-    ($($(#[$doc:meta])* $name:ident -> $ty:ty;)*) => {$(
-        $(#[$doc])*
-        pub fn $name(&self) -> $ty {
-            self.snapshot().$name()
-        }
-    )*};
 }
 
 impl Jira {
@@ -100,9 +88,10 @@ impl Jira {
         builder: impl Fn() -> reqwest::ClientBuilder + Send + Sync + 'static,
     ) -> Result<Jira> {
         let build = move |host: &str, headers| {
-            let client = builder().default_headers(headers).build().map_err(|e| {
-                Error::Config(format!("cannot build the HTTP client: {}", e.without_url()))
-            })?;
+            let client = builder()
+                .default_headers(headers)
+                .build()
+                .map_err(client_build_error)?;
             let gouqi =
                 GouqiJira::from_client(host, gouqi::Credentials::Anonymous, client.clone())?;
             Ok((gouqi, client))

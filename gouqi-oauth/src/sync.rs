@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::refresh::{Token, TokenCache};
-use crate::transport::{Transport, is_unauthorized};
+use crate::transport::{Transport, accessors, client_build_error, is_unauthorized};
 
 type GouqiJira = gouqi::Jira;
 
@@ -32,20 +32,8 @@ pub struct Jira {
 
 impl std::fmt::Debug for Jira {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Jira")
-            .field("host", &self.transport.host())
-            .field("credentials", self.transport.credentials())
-            .finish()
+        self.transport.fmt(f)
     }
-}
-
-macro_rules! accessors {
-    ($($(#[$doc:meta])* $name:ident -> $ty:ty;)*) => {$(
-        $(#[$doc])*
-        pub fn $name(&self) -> $ty {
-            self.snapshot().$name()
-        }
-    )*};
 }
 
 impl Jira {
@@ -71,9 +59,10 @@ impl Jira {
             _ => None,
         };
         let build = move |host: &str, headers| {
-            let client = builder().default_headers(headers).build().map_err(|e| {
-                Error::Config(format!("cannot build the HTTP client: {}", e.without_url()))
-            })?;
+            let client = builder()
+                .default_headers(headers)
+                .build()
+                .map_err(client_build_error)?;
             Ok(GouqiJira::from_client(
                 host,
                 gouqi::Credentials::Anonymous,

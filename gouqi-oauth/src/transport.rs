@@ -82,6 +82,31 @@ impl<C: Clone> Transport<C> {
     }
 }
 
+impl<C> std::fmt::Debug for Transport<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jira")
+            .field("host", &self.host)
+            .field("credentials", &self.credentials)
+            .finish()
+    }
+}
+
+/// The error for a reqwest client that could not be built (bad TLS or proxy setup).
+pub(crate) fn client_build_error(e: reqwest::Error) -> Error {
+    Error::Config(format!("cannot build the HTTP client: {}", e.without_url()))
+}
+
+/// Delegates gouqi's typed accessors to the client's `snapshot()`.
+macro_rules! accessors {
+    ($($(#[$doc:meta])* $name:ident -> $ty:ty;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&self) -> $ty {
+            self.snapshot().$name()
+        }
+    )*};
+}
+pub(crate) use accessors;
+
 /// True for the one gouqi error that means "this token was rejected".
 pub(crate) fn is_unauthorized<T>(result: &gouqi::Result<T>) -> bool {
     matches!(result, Err(gouqi::Error::Unauthorized))
