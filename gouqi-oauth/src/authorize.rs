@@ -103,6 +103,13 @@ impl PendingAuthorization {
     pub fn state(&self) -> &str {
         self.state.secret()
     }
+
+    /// Reads what a user pasted (the redirected URL, its query string, or
+    /// the code followed by the state) and checks its `state` against this
+    /// authorization. Nothing is consumed: a wrong paste leaves it usable.
+    pub fn code_from_pasted(&self, pasted: &str) -> Result<AuthorizationCode> {
+        parse_pasted(pasted, self.state())
+    }
 }
 
 /// The outcome of a login.
@@ -270,37 +277,95 @@ impl AuthorizationFlow {
         pending: &PendingAuthorization,
         code: AuthorizationCode,
     ) -> Result<Login> {
-        let verifier = PkceCodeVerifier::new(pending.verifier.secret().clone());
-        let mut tokens = self
-            .token_source()?
-            .exchange_code(code, verifier, &self.redirect_uri)
-            .await?;
-        let warnings = self.check_refresh_token(&tokens);
+        let (tokens, warnings) = self.exchange_tokens(pending, code).await?;
         let (site, api_base) = self.find_site(&tokens).await?;
-        tokens.site = Some(site);
         Ok(Login {
-            tokens,
+            tokens: TokenSet {
+                site: Some(site),
+                ..tokens
+            },
             api_base,
             warnings,
         })
     }
 
-    /// Exchanges `code`, finds the site and saves the tokens to `store`.
+    async fn exchange_tokens(
+        &self,
+        pending: &PendingAuthorization,
+        code: AuthorizationCode,
+    ) -> Result<(TokenSet, Vec<String>)> {
+        let verifier = PkceCodeVerifier::new(pending.verifier.secret().clone());
+        let tokens = self
+            .token_source()?
+            .exchange_code(code, verifier, &self.redirect_uri)
+            .await?;
+        let warnings = self.check_refresh_token(&tokens);
+        Ok((tokens, warnings))
+    }
+
+    /// Exchanges `code`, finds the site and saves the tokens to `store`
+    /// (under its lock, so a refresh in another process cannot undo it).
+    ///
+    /// The user has approved by now, so the grant is kept whenever it can
+    /// be: if the site cannot be chosen (several sites and none configured)
+    /// or listed (a network failure), the tokens are saved without a site and
+    /// the error says how to finish without logging in again.
     pub async fn complete(
         &self,
         pending: &PendingAuthorization,
         code: AuthorizationCode,
         store: &Arc<dyn TokenStore>,
     ) -> Result<Login> {
-        let login = self.exchange(pending, code).await?;
-        let (store, tokens) = (store.clone(), login.tokens.clone());
-        tokio::task::spawn_blocking(move || store.save(&tokens))
+        let (tokens, warnings) = self.exchange_tokens(pending, code).await?;
+        match self.find_site(&tokens).await {
+            Ok((site, api_base)) => {
+                let login = Login {
+                    tokens: TokenSet {
+                        site: Some(site),
+                        ..tokens
+                    },
+                    api_base,
+                    warnings,
+                };
+                self.save(&login.tokens, store).await?;
+                Ok(login)
+            }
+            Err(Error::SiteSelection(why)) if self.site_may_be_chosen_later(&why) => {
+                self.save(&tokens, store).await?;
+                Err(Error::SiteSelection(format!(
+                    "{why}\nThe login itself was saved to {} without a site: once the site is \
+                     configured, no new login is needed",
+                    store.location()
+                )))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Saves a completed login under the store's lock. A failure says that
+    /// the approval was spent and how to recover.
+    pub async fn save(&self, tokens: &TokenSet, store: &Arc<dyn TokenStore>) -> Result<()> {
+        let (store, tokens) = (store.clone(), tokens.clone());
+        let location = store.location();
+        let saved = tokio::task::spawn_blocking(move || store.replace(&tokens))
             .await
             .map_err(|e| StoreError::Backend {
                 backend: "blocking task",
                 message: e.to_string(),
-            })??;
-        Ok(login)
+            })?;
+        saved.map_err(|source| Error::LoginNotSaved {
+            store: location,
+            source,
+        })
+    }
+
+    /// True for a site-selection failure that a setting (or a retry) fixes
+    /// without a new login: several sites, or the list could not be fetched.
+    fn site_may_be_chosen_later(&self, why: &str) -> bool {
+        self.deployment == Deployment::Cloud
+            && self.cloud_id.is_none()
+            && self.site_url.is_none()
+            && !why.contains("reaches no Jira site")
     }
 
     /// Completes with what a user pasted: the redirected URL, its query, or
@@ -311,12 +376,13 @@ impl AuthorizationFlow {
         pasted: &str,
         store: &Arc<dyn TokenStore>,
     ) -> Result<Login> {
-        let code = parse_pasted(pasted, pending.state())?;
+        let code = pending.code_from_pasted(pasted)?;
         self.complete(pending, code, store).await
     }
 
-    /// The whole login with loopback capture: binds the redirect URI first
-    /// (so a taken port fails before the browser opens), hands the URL to
+    /// The whole login with loopback capture: checks that the store can take
+    /// the result and binds the redirect URI first (so neither a broken token
+    /// file nor a taken port fails after the user approved), hands the URL to
     /// `show_url`, waits up to `timeout` for the browser, then completes.
     pub async fn login_with_loopback(
         &self,
@@ -324,6 +390,7 @@ impl AuthorizationFlow {
         timeout: Duration,
         show_url: impl FnOnce(&Url),
     ) -> Result<Login> {
+        check_writable(store).await?;
         let listener = LoopbackListener::bind(&self.redirect_uri).await?;
         let pending = self.begin();
         show_url(pending.url());
@@ -372,6 +439,18 @@ impl AuthorizationFlow {
             }
         }
     }
+}
+
+/// Runs [`TokenStore::check_writable`] off the async threads.
+pub async fn check_writable(store: &Arc<dyn TokenStore>) -> Result<()> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || store.check_writable())
+        .await
+        .map_err(|e| StoreError::Backend {
+            backend: "blocking task",
+            message: e.to_string(),
+        })?
+        .map_err(Error::Store)
 }
 
 fn with_trailing_slash(url: &Url) -> Url {

@@ -151,6 +151,18 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] StoreError),
 
+    /// The user approved access, but the tokens could not be saved.
+    #[error(
+        "access was approved, but the tokens could not be saved to {store}: {source}. \
+         The approval cannot be reused: fix that, then log in again"
+    )]
+    LoginNotSaved {
+        /// Where the tokens should have gone.
+        store: String,
+        /// Why saving failed.
+        source: StoreError,
+    },
+
     /// The client was configured with a value that cannot work.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -201,6 +213,47 @@ pub enum StoreError {
         found: u32,
         /// The version this crate writes.
         supported: u32,
+    },
+
+    /// A directory (or another non-file) stands where the token file should be.
+    #[error(
+        "{path} is a directory, not a token file. Remove it, or point the token file \
+         setting (for jira-mcp: JIRA_OAUTH_TOKEN_FILE) at a file path"
+    )]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+
+    /// The token file belongs to another user, so it may not be ours to use.
+    #[error(
+        "the token file {path} is owned by user id {owner}, not by you (user id {you}). \
+         It was not used: run as its owner, or log in again with a token file of your own"
+    )]
+    NotOwned {
+        /// The file.
+        path: PathBuf,
+        /// The file's owner.
+        owner: u32,
+        /// The current (effective) user id.
+        you: u32,
+    },
+
+    /// Another process held the store's lock for longer than the wait allows.
+    #[error(
+        "another process{} has held the token lock {path} for over {} s, so no token refresh \
+         could start. If that process is stopped (Ctrl-Z) or hung, resume or end it{}; then try again",
+        holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default(),
+        waited.as_secs(),
+        holder.map(|pid| format!(" (`kill {pid}`)")).unwrap_or_default()
+    )]
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited: Duration,
+        /// The holder's process id, when it recorded one.
+        holder: Option<u32>,
     },
 
     /// Writing, locking or removing failed.

@@ -7,6 +7,7 @@
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use hyper::{Request, Response, StatusCode};
 use oauth2::{AuthorizationCode, RedirectUrl};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use url::{Host, Url};
 
 use crate::callback::{Callback, parse_query};
@@ -78,38 +80,47 @@ impl LoopbackListener {
 
     /// Serves requests until one brings a code (or a denial) with
     /// `expected_state`, or `timeout` passes.
+    ///
+    /// The listeners and every connection live inside this future: when it
+    /// ends or is dropped (an aborted login), the port is closed at once.
     pub async fn wait_for_code(
         self,
         expected_state: &str,
         timeout: Duration,
     ) -> Result<AuthorizationCode> {
-        let (streams_tx, mut streams) = mpsc::channel::<TcpStream>(16);
-        let acceptors: Vec<_> = self
-            .listeners
-            .into_iter()
-            .map(|listener| tokio::spawn(accept_loop(listener, streams_tx.clone())))
-            .collect();
+        let mut connections = JoinSet::new();
         let (outcome_tx, mut outcome) = mpsc::channel::<Callback>(1);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
-        let result = loop {
+        loop {
             tokio::select! {
-                Some(stream) = streams.recv() => {
+                stream = accept_any(&self.listeners) => {
                     let page = Page { path: self.path.clone(), state: expected_state.to_string(), outcome: outcome_tx.clone() };
-                    tokio::spawn(serve(stream, page));
+                    connections.spawn(serve(stream, page));
                 }
-                Some(callback) = outcome.recv() => break callback.into_code(),
-                () = &mut deadline => break Err(Error::CallbackTimedOut {
+                Some(callback) = outcome.recv() => return callback.into_code(),
+                () = &mut deadline => return Err(Error::CallbackTimedOut {
                     redirect_uri: self.redirect_uri.to_string(),
                     waited: timeout,
                 }),
+                // Reap finished connections so the set does not grow.
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
-        };
-        for acceptor in acceptors {
-            acceptor.abort();
         }
-        result
     }
+}
+
+/// The next connection on any of `listeners` (failed accepts are skipped).
+async fn accept_any(listeners: &[TcpListener]) -> TcpStream {
+    std::future::poll_fn(|cx| {
+        for listener in listeners {
+            if let Poll::Ready(Ok((stream, _))) = listener.poll_accept(cx) {
+                return Poll::Ready(stream);
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The addresses to bind for a loopback redirect URI, or `None` if it is not one.
@@ -131,14 +142,6 @@ fn loopback_addresses(url: &Url) -> Option<Vec<SocketAddr>> {
             .map(|ip| SocketAddr::new(ip, port))
             .collect(),
     )
-}
-
-async fn accept_loop(listener: TcpListener, streams: mpsc::Sender<TcpStream>) {
-    while let Ok((stream, _)) = listener.accept().await {
-        if streams.send(stream).await.is_err() {
-            return;
-        }
-    }
 }
 
 /// What one connection needs to answer the browser.

@@ -42,10 +42,19 @@ impl Token {
 #[derive(Default)]
 struct State {
     token: Option<Token>,
-    /// A token set that was obtained but could not be persisted yet. It is
-    /// kept (its refresh token may be the only valid one) and saved before use.
-    unsaved: bool,
+    /// Set while the held token set could not be persisted yet. It is kept
+    /// (its refresh token may be the only valid one) and saved before use.
+    unsaved: Option<Unsaved>,
+    /// The held token was minted because Jira rejected its predecessor.
+    minted_after_401: bool,
     generation: u64,
+}
+
+/// What an unsaved token set replaces: the stored set's access token when the
+/// refresh ran. Saving it later is only right if the store still holds that
+/// set; anything else there is a newer login (or a logout) to respect.
+struct Unsaved {
+    replaces: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,19 +148,25 @@ impl TokenCache {
     pub async fn token(&self) -> Result<Token> {
         let state = self.inner.state.clone().lock_owned().await;
         match &state.token {
-            Some(token) if !state.unsaved && !self.expiring(&token.set) => Ok(token.clone()),
+            Some(token) if state.unsaved.is_none() && !self.expiring(&token.set) => {
+                Ok(token.clone())
+            }
             _ => self.renew(state, Renewal::Expiring).await,
         }
     }
 
     /// The token to retry with after Jira answered 401 to `rejected`. If
     /// another caller (or process) already replaced it, that token is returned
-    /// without a new refresh; a token minted moments ago is not refreshed again.
+    /// without a new refresh. Otherwise it is refreshed once, even if freshly
+    /// minted (a revoked grant then surfaces as
+    /// [`Error::ReauthorizationRequired`]); only a token that was itself minted
+    /// after a 401 moments ago is not refreshed again
+    /// ([`Error::FreshTokenRejected`]).
     pub async fn token_after_unauthorized(&self, rejected: &Token) -> Result<Token> {
         let state = self.inner.state.clone().lock_owned().await;
         if let Some(token) = &state.token
             && token.generation != rejected.generation
-            && !state.unsaved
+            && state.unsaved.is_none()
         {
             return Ok(token.clone());
         }
@@ -195,7 +210,7 @@ impl TokenCache {
     /// The token held now, if one is held and no refresh is running.
     pub fn current(&self) -> Option<Token> {
         let state = self.inner.state.try_lock().ok()?;
-        if state.unsaved {
+        if state.unsaved.is_some() {
             return None;
         }
         state.token.clone()
@@ -206,7 +221,7 @@ impl TokenCache {
     pub fn refresh_due_in(&self) -> Option<Duration> {
         let state = self.inner.state.try_lock().ok()?;
         let token = state.token.as_ref()?;
-        let expires_at = token.set.expires_at?;
+        let expires_at = token.set.credited_expiry()?;
         let lifetime = expires_at
             .duration_since(token.set.obtained_at)
             .unwrap_or_default();
@@ -223,7 +238,7 @@ impl TokenCache {
     pub fn is_stale(&self) -> bool {
         match self.inner.state.try_lock() {
             Ok(state) => match &state.token {
-                Some(token) => state.unsaved || self.expiring(&token.set),
+                Some(token) => state.unsaved.is_some() || self.expiring(&token.set),
                 None => true,
             },
             Err(_) => false,
@@ -245,39 +260,30 @@ impl TokenCache {
     }
 
     async fn renew_locked(&self, mut state: OwnedMutexGuard<State>, why: Renewal) -> Result<Token> {
-        if state.unsaved
-            && let Some(token) = state.token.clone()
-        {
-            self.save(&token.set).await?;
-            state.unsaved = false;
-            if why == Renewal::Expiring && !self.expiring(&token.set) {
-                return Ok(token);
-            }
-        }
+        // Every write happens under the cross-process lock, after re-reading
+        // the store: another process may have rotated, logged in or out.
         let store = self.inner.store.clone();
         let _cross_process = blocking(move || store.lock()).await?;
-        let stored = self.load().await?;
+        let mut stored = self.load().await?;
+        if state.unsaved.is_some() {
+            stored = self.settle_unsaved(&mut state, stored).await?;
+        }
         if let Some(stored) = &stored {
-            let rejected = why == Renewal::Rejected
-                && state
-                    .token
-                    .as_ref()
-                    .is_some_and(|t| t.set.same_access_token(stored));
+            let held = state.token.as_ref();
+            let rejected =
+                why == Renewal::Rejected && held.is_some_and(|t| t.set.same_access_token(stored));
             if why != Renewal::Forced && !rejected && !self.expiring(stored) {
-                tracing::debug!("adopting the token set found in the store");
-                return Ok(self.install(&mut state, stored.clone(), false));
+                return Ok(self.adopt(&mut state, stored));
+            }
+            // Refreshing again would only burn a rotation: Jira rejected a
+            // token minted moments ago because of an earlier 401.
+            let fresh = held.is_some_and(|t| t.set.is_fresh(SystemTime::now()));
+            if rejected && fresh && state.minted_after_401 {
+                return Err(Error::FreshTokenRejected);
             }
         }
-        // Checked only now: a fresh token may have been replaced by another
-        // process, which the store shows. If not, Jira's 401 is not about expiry.
-        let held_is_fresh = state
-            .token
-            .as_ref()
-            .is_some_and(|t| t.set.is_fresh(SystemTime::now()));
-        if why == Renewal::Rejected && held_is_fresh {
-            return Err(Error::FreshTokenRejected);
-        }
         if stored.is_none() && *self.inner.source.grant_kind() == Grant::AuthorizationCode {
+            state.token = None;
             return Err(Error::NotLoggedIn {
                 store: self.inner.store.location(),
             });
@@ -287,18 +293,62 @@ impl TokenCache {
         // Persist before anything uses the new access token: with rotating
         // refresh tokens the old one is dead from now on.
         let saved = self.save(&renewed).await;
-        let token = self.install(&mut state, renewed, saved.is_err());
+        let token = self.install(&mut state, renewed, why == Renewal::Rejected);
+        if saved.is_err() {
+            state.unsaved = Some(Unsaved {
+                replaces: stored.map(|s| s.access_token.secret().clone()),
+            });
+        }
         saved.map(|()| token)
     }
 
-    fn install(&self, state: &mut State, tokens: TokenSet, unsaved: bool) -> Token {
+    /// Saves the held, not yet persisted token set if the store still holds
+    /// the set it replaces; otherwise drops it in favour of what the store
+    /// holds now (a newer login, or none after a logout). Returns the store's
+    /// content afterwards.
+    async fn settle_unsaved(
+        &self,
+        state: &mut State,
+        stored: Option<TokenSet>,
+    ) -> Result<Option<TokenSet>> {
+        let (Some(unsaved), Some(held)) = (state.unsaved.take(), state.token.clone()) else {
+            return Ok(stored);
+        };
+        let in_store = stored.as_ref().map(|s| s.access_token.secret());
+        if in_store != unsaved.replaces.as_ref() {
+            tracing::warn!(
+                "the token store changed (a new login or a logout) while a refreshed token \
+                 waited to be saved; using what the store holds"
+            );
+            return Ok(stored);
+        }
+        if let Err(e) = self.save(&held.set).await {
+            state.unsaved = Some(unsaved);
+            return Err(e);
+        }
+        Ok(Some((*held.set).clone()))
+    }
+
+    /// Takes the stored set unless it is the one already held.
+    fn adopt(&self, state: &mut State, stored: &TokenSet) -> Token {
+        match &state.token {
+            Some(held) if held.set.same_access_token(stored) => held.clone(),
+            _ => {
+                tracing::debug!("adopting the token set found in the store");
+                self.install(state, stored.clone(), false)
+            }
+        }
+    }
+
+    fn install(&self, state: &mut State, tokens: TokenSet, after_401: bool) -> Token {
         state.generation += 1;
         let token = Token {
             set: Arc::new(tokens),
             generation: state.generation,
         };
         state.token = Some(token.clone());
-        state.unsaved = unsaved;
+        state.unsaved = None;
+        state.minted_after_401 = after_401;
         token
     }
 

@@ -6,7 +6,7 @@ mod format;
 #[cfg(feature = "keyring")]
 mod keyring;
 
-pub use file::FileStore;
+pub use file::{DEFAULT_LOCK_TIMEOUT, FileStore};
 pub(crate) use format::describe_json_error;
 #[cfg(feature = "keyring")]
 pub use keyring::{KeyringBackend, KeyringStore};
@@ -48,8 +48,9 @@ pub trait TokenStore: Send + Sync + Debug {
     /// Replaces the stored token set. After it returns, a crash must not lose it.
     fn save(&self, tokens: &TokenSet) -> Result<(), StoreError>;
 
-    /// Removes the stored token set (log out).
-    fn clear(&self) -> Result<(), StoreError>;
+    /// Removes the stored token set (log out); true when one was stored.
+    /// Callers other than a refresh use [`TokenStore::remove`], which locks.
+    fn clear(&self) -> Result<bool, StoreError>;
 
     /// Takes the store's exclusive lock, waiting for other holders (in this or
     /// other processes). Refreshes happen under it, so that a rotating refresh
@@ -58,6 +59,28 @@ pub trait TokenStore: Send + Sync + Debug {
 
     /// Where the tokens are, for messages and status output (never secrets).
     fn location(&self) -> String;
+
+    /// Checks, before a user is sent to a browser, that a login could be
+    /// saved: the store is readable, not corrupt, and takes writes.
+    fn check_writable(&self) -> Result<(), StoreError> {
+        self.load().map(drop)
+    }
+
+    /// Saves a token set obtained outside a refresh (a login) under the
+    /// store's lock, so that a refresh running in another process finishes
+    /// first and cannot overwrite it afterwards.
+    fn replace(&self, tokens: &TokenSet) -> Result<(), StoreError> {
+        let _lock = self.lock()?;
+        self.save(tokens)
+    }
+
+    /// Removes the stored token set under the store's lock (log out), so that
+    /// a refresh running in another process cannot write it back afterwards.
+    /// True when one was stored.
+    fn remove(&self) -> Result<bool, StoreError> {
+        let _lock = self.lock()?;
+        self.clear()
+    }
 }
 
 /// Keeps the token set in memory, for tests and for programs that obtain
@@ -92,9 +115,8 @@ impl TokenStore for MemoryStore {
         Ok(())
     }
 
-    fn clear(&self) -> Result<(), StoreError> {
-        *self.tokens.lock() = None;
-        Ok(())
+    fn clear(&self) -> Result<bool, StoreError> {
+        Ok(self.tokens.lock().take().is_some())
     }
 
     fn lock(&self) -> Result<StoreLock, StoreError> {

@@ -10,6 +10,12 @@ use url::Url;
 /// token is not about expiry, so refreshing again would only burn a rotation.
 pub(crate) const FRESH_FOR: Duration = Duration::from_secs(30);
 
+/// The shortest lifetime a token is credited with, whatever `expires_in`
+/// said. A server that answers `expires_in: 0` (or 1) would otherwise make
+/// every request refresh, burning a rotation each time; if Jira rejects the
+/// token sooner, the 401 path refreshes it once.
+pub const MIN_LIFETIME: Duration = FRESH_FOR;
+
 /// The Jira site a token set was issued for.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Site {
@@ -92,9 +98,10 @@ impl TokenSet {
     /// True when the access token expires within `skew` of `now`.
     ///
     /// The skew never exceeds half the token's lifetime, so a short-lived token
-    /// (a test server's 5 s token, say) is still used for a while.
+    /// is still used for a while; and the lifetime counts as at least
+    /// [`MIN_LIFETIME`].
     pub fn expires_within(&self, skew: Duration, now: SystemTime) -> bool {
-        let Some(expires_at) = self.expires_at else {
+        let Some(expires_at) = self.credited_expiry() else {
             return false;
         };
         let lifetime = expires_at
@@ -105,6 +112,16 @@ impl TokenSet {
             Some(refresh_at) => now >= refresh_at,
             None => true,
         }
+    }
+
+    /// The expiry used for refresh decisions: `expires_at`, but no earlier
+    /// than [`MIN_LIFETIME`] after the token was obtained.
+    pub(crate) fn credited_expiry(&self) -> Option<SystemTime> {
+        let expires_at = self.expires_at?;
+        Some(match self.obtained_at.checked_add(MIN_LIFETIME) {
+            Some(floor) => expires_at.max(floor),
+            None => expires_at,
+        })
     }
 
     /// True when this token was minted less than a few seconds before `now`.
@@ -146,10 +163,21 @@ mod tests {
 
     #[test]
     fn skew_is_capped_at_half_the_lifetime() {
-        let t = token(10);
+        let t = token(60);
         let skew = Duration::from_secs(300);
-        assert!(!t.expires_within(skew, t.obtained_at + Duration::from_secs(4)));
-        assert!(t.expires_within(skew, t.obtained_at + Duration::from_secs(5)));
+        assert!(!t.expires_within(skew, t.obtained_at + Duration::from_secs(29)));
+        assert!(t.expires_within(skew, t.obtained_at + Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn a_token_counts_as_living_at_least_the_minimum_lifetime() {
+        let skew = Duration::from_secs(300);
+        for lifetime in [0, 1, 5] {
+            let t = token(lifetime);
+            let half = MIN_LIFETIME / 2;
+            assert!(!t.expires_within(skew, t.obtained_at + half - Duration::from_secs(1)));
+            assert!(t.expires_within(skew, t.obtained_at + half));
+        }
     }
 
     #[test]

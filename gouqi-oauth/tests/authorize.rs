@@ -464,3 +464,227 @@ async fn data_center_uses_the_site_endpoints_pkce_and_sends_redirect_uri_on_refr
         .await;
     assert_eq!(issue.unwrap().key, "ED-1");
 }
+
+// ---- Hardening: the login never loses what the user approved, and never
+// ---- races a refresh.
+
+/// A login that completes while another process's refresh is in flight is
+/// saved after that refresh, not overwritten by it.
+#[tokio::test]
+async fn a_login_during_a_refresh_in_another_process_is_kept() {
+    let server = MockServer::start().await;
+    token_post()
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(
+            token_ok(token_json(
+                "token/refresh.json",
+                "old-access-1",
+                "old-refresh-1",
+            ))
+            .set_delay(Duration::from_millis(1500)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_exchange(
+        &server,
+        "token/authorization-code.json",
+        "cloud/accessible-resources.json",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.json");
+    FileStore::new(&file)
+        .save(&expiring_tokens("old-access-0", "old-refresh-0"))
+        .unwrap();
+
+    // Process A refreshes the old grant, slowly.
+    let cache = TokenCache::new(source(&server), FileStore::new(&file));
+    let refresh = tokio::spawn(async move { cache.token().await });
+    wait_for_token_requests(&server, 1).await;
+    // Process B completes a new login meanwhile.
+    let flow = cloud_flow(&server, 8080);
+    let pending = flow.begin();
+    let store_b: Arc<dyn TokenStore> = Arc::new(FileStore::new(&file));
+    flow.complete(
+        &pending,
+        AuthorizationCode::new("CODE-123".into()),
+        &store_b,
+    )
+    .await
+    .unwrap();
+    refresh.await.unwrap().unwrap();
+
+    let stored = FileStore::new(&file).load().unwrap().unwrap();
+    assert_eq!(
+        stored.access_token.secret(),
+        "access-1",
+        "the new login was lost"
+    );
+    assert_eq!(stored.refresh_token.unwrap().secret(), "refresh-1");
+}
+
+/// A logout during another process's refresh stays a logout.
+#[tokio::test]
+async fn a_logout_during_a_refresh_in_another_process_is_kept() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(
+            token_ok(token_json("token/refresh.json", "access-1", "refresh-1"))
+                .set_delay(Duration::from_millis(1500)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.json");
+    FileStore::new(&file)
+        .save(&expiring_tokens("access-0", "refresh-0"))
+        .unwrap();
+    let cache = TokenCache::new(source(&server), FileStore::new(&file));
+    let refresh = tokio::spawn(async move { cache.token().await });
+    wait_for_token_requests(&server, 1).await;
+
+    let logout = tokio::task::spawn_blocking({
+        let file = file.clone();
+        move || FileStore::new(&file).remove()
+    });
+    assert!(logout.await.unwrap().unwrap(), "logout found nothing");
+    refresh.await.unwrap().unwrap();
+    assert!(
+        FileStore::new(&file).load().unwrap().is_none(),
+        "the refresh wrote the logged-out grant back"
+    );
+}
+
+async fn wait_for_token_requests(server: &MockServer, count: usize) {
+    for _ in 0..200 {
+        let seen = server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == "/oauth/token")
+            .count();
+        if seen >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the token endpoint never saw {count} request(s)");
+}
+
+/// Two sites and no configured site: the approval is not thrown away.
+#[tokio::test]
+async fn an_ambiguous_site_keeps_the_login_and_says_how_to_finish() {
+    let server = MockServer::start().await;
+    mount_exchange(
+        &server,
+        "token/authorization-code.json",
+        "cloud/accessible-resources-two-sites.json",
+    )
+    .await;
+    let flow = cloud_flow(&server, 8080);
+    let pending = flow.begin();
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let err = flow
+        .complete(&pending, AuthorizationCode::new("CODE-123".into()), &store)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("JIRA_OAUTH_CLOUD_ID") && text.contains("no new login is needed"),
+        "{text}"
+    );
+    let saved = store.load().unwrap().expect("the grant was thrown away");
+    assert_eq!(saved.refresh_token.unwrap().secret(), "refresh-1");
+    assert!(saved.site.is_none());
+}
+
+/// A token file that cannot take the login is found before the browser opens.
+#[tokio::test]
+async fn a_broken_token_file_fails_before_the_browser_opens() {
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("corrupt.json");
+    std::fs::write(&corrupt, "{not json").unwrap();
+    let a_dir = dir.path().join("a-dir");
+    std::fs::create_dir(&a_dir).unwrap();
+    for path in [corrupt, a_dir] {
+        let store: Arc<dyn TokenStore> = Arc::new(FileStore::new(&path));
+        let mut shown = false;
+        let err = cloud_flow(&server, free_port())
+            .login_with_loopback(&store, Duration::from_secs(5), |_| shown = true)
+            .await
+            .unwrap_err();
+        assert!(!shown, "the user was sent to the browser");
+        assert!(matches!(err, Error::Store(_)), "{err}");
+    }
+}
+
+/// When saving fails after the approval, the error says so and how to recover.
+#[tokio::test]
+async fn a_failed_save_after_approval_says_how_to_recover() {
+    let server = MockServer::start().await;
+    mount_exchange(
+        &server,
+        "token/authorization-code.json",
+        "cloud/accessible-resources.json",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.json");
+    let flow = cloud_flow(&server, 8080);
+    let pending = flow.begin();
+    // The file turns into a directory between the check and the save.
+    std::fs::create_dir(&file).unwrap();
+    let store: Arc<dyn TokenStore> = Arc::new(FileStore::new(&file));
+    let err = flow
+        .complete(&pending, AuthorizationCode::new("CODE-123".into()), &store)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LoginNotSaved { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("approved") && text.contains("log in again") && text.contains("directory"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_paste_leaves_the_pending_login_usable() {
+    let server = MockServer::start().await;
+    mount_exchange(
+        &server,
+        "token/authorization-code.json",
+        "cloud/accessible-resources.json",
+    )
+    .await;
+    let flow = cloud_flow(&server, 8080);
+    let pending = flow.begin();
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let wrong = "http://127.0.0.1:8080/callback?code=CODE-123&state=forged";
+    assert!(pending.code_from_pasted(wrong).is_err());
+    let right = format!("CODE-123 {}", pending.state());
+    flow.complete_pasted(&pending, &right, &store)
+        .await
+        .unwrap();
+}
+
+/// An aborted capture releases the port at once.
+#[tokio::test]
+async fn an_aborted_capture_releases_the_port() {
+    let port = free_port();
+    for _ in 0..3 {
+        let waiting = listening(port, "s", Duration::from_secs(60)).await;
+        // A connection in progress must not keep the port either.
+        let _early = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waiting.abort();
+        assert!(waiting.await.unwrap_err().is_cancelled());
+        // Bound again at once: the listener is gone with the task.
+    }
+    LoopbackListener::bind(&redirect(port)).await.unwrap();
+}

@@ -189,8 +189,90 @@ async fn a_401_after_the_refresh_is_returned_without_a_second_rotation() {
     );
 }
 
+/// Jira rejects a token minted moments ago by a proactive refresh: that is
+/// still worth one refresh (the grant may have been revoked).
 #[tokio::test]
-async fn a_401_on_a_freshly_minted_token_is_not_refreshed() {
+async fn a_401_on_a_freshly_minted_token_gets_one_refresh() {
+    let server = MockServer::start().await;
+    token_post()
+        .and(body_string_contains("refresh_token=refresh-0"))
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    token_post()
+        .and(body_string_contains("refresh_token=refresh-1"))
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-2",
+            "refresh-2",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_unauthorized("access-1")
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_ok("access-2").expect(1).mount(&server).await;
+    let jira = client(
+        &server,
+        MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0")),
+    )
+    .await;
+    let issue: gouqi::Issue = jira.get("api", "/issue/ED-1").await.unwrap();
+    assert_eq!(issue.key, "ED-1");
+}
+
+/// A revoked grant behind a fresh token surfaces as "log in again", not as
+/// a scope problem.
+#[tokio::test]
+async fn a_revoked_grant_behind_a_fresh_token_asks_for_a_new_login() {
+    let server = MockServer::start().await;
+    token_post()
+        .and(body_string_contains("refresh_token=refresh-0"))
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    token_post()
+        .and(body_string_contains("refresh_token=refresh-1"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_raw(fixture("token/invalid-grant.json"), "application/json"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_unauthorized("access-1")
+        .expect(1)
+        .mount(&server)
+        .await;
+    let jira = client(
+        &server,
+        MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0")),
+    )
+    .await;
+    let err = jira
+        .get::<gouqi::Issue>("api", "/issue/ED-1")
+        .await
+        .unwrap_err();
+    assert!(err.needs_reauthorization(), "{err}");
+    assert!(err.to_string().contains("jira-mcp auth login"), "{err}");
+}
+
+/// A token minted because of a 401, rejected again: refreshing once more
+/// would only burn a rotation, so the diagnosis is returned instead.
+#[tokio::test]
+async fn a_401_on_a_token_minted_after_a_401_is_not_refreshed_again() {
     let server = MockServer::start().await;
     token_post()
         .respond_with(token_ok(token_json(
@@ -201,23 +283,54 @@ async fn a_401_on_a_freshly_minted_token_is_not_refreshed() {
         .expect(1)
         .mount(&server)
         .await;
-    issue_unauthorized("access-1")
+    issue_unauthorized("access-0")
         .expect(1)
         .mount(&server)
         .await;
-    // The proactive refresh mints access-1; Jira rejects it at once.
+    issue_unauthorized("access-1")
+        .expect(2)
+        .mount(&server)
+        .await;
     let jira = client(
         &server,
-        MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0")),
+        MemoryStore::with_tokens(valid_tokens("access-0", "refresh-0")),
     )
     .await;
-
+    // First call: 401, one refresh, 401 again.
+    let first = jira.get::<gouqi::Issue>("api", "/issue/ED-1").await;
+    assert!(matches!(
+        first,
+        Err(Error::Jira(gouqi::Error::Unauthorized))
+    ));
+    // Second call: 401 on the fresh token: no second rotation.
     let err = jira
         .get::<gouqi::Issue>("api", "/issue/ED-1")
         .await
         .unwrap_err();
     assert!(matches!(err, Error::FreshTokenRejected), "{err}");
     assert!(err.to_string().contains("scopes"), "{err}");
+}
+
+/// `expires_in: 0` must not make every request refresh.
+#[tokio::test]
+async fn a_zero_expires_in_does_not_refresh_on_every_request() {
+    let server = MockServer::start().await;
+    let mut body = token_json("token/refresh.json", "access-1", "refresh-1");
+    body["expires_in"] = serde_json::json!(0);
+    token_post()
+        .respond_with(token_ok(body))
+        .expect(1)
+        .mount(&server)
+        .await;
+    issue_ok("access-1").expect(5).mount(&server).await;
+    let jira = client(
+        &server,
+        MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0")),
+    )
+    .await;
+    for _ in 0..5 {
+        let _: gouqi::Issue = jira.get("api", "/issue/ED-1").await.unwrap();
+    }
 }
 
 #[tokio::test]
@@ -426,12 +539,13 @@ async fn typed_accessors_find_a_token_refreshed_in_the_background_ahead_of_expir
         .await;
     issue_ok("access-0").expect(1).mount(&server).await;
     issue_ok("access-1").expect(1).mount(&server).await;
-    // Lives 6 s, so the refresh-ahead point (half the lifetime) is ~2 s away.
+    // Lives 60 s and is 28 s old, so the refresh-ahead point (half the
+    // lifetime) is ~2 s away.
     let short = tokens_aged(
         "access-0",
         Some("refresh-0"),
-        Duration::from_secs(1),
-        Duration::from_secs(6),
+        Duration::from_secs(28),
+        Duration::from_secs(60),
     );
     let jira = client(&server, MemoryStore::with_tokens(short)).await;
 
@@ -518,4 +632,100 @@ async fn scope_does_not_match_is_not_refreshed() {
         .await
         .unwrap();
     assert!(response.is_scope_mismatch());
+}
+
+/// A store whose next save fails (a full disk, say).
+#[derive(Debug, Clone, Default)]
+struct FlakyStore {
+    inner: MemoryStore,
+    fail_next_save: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl TokenStore for FlakyStore {
+    fn load(&self) -> Result<Option<gouqi_oauth::TokenSet>, gouqi_oauth::StoreError> {
+        self.inner.load()
+    }
+    fn save(&self, tokens: &gouqi_oauth::TokenSet) -> Result<(), gouqi_oauth::StoreError> {
+        if self
+            .fail_next_save
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(gouqi_oauth::StoreError::Backend {
+                backend: "test",
+                message: "disk full".into(),
+            });
+        }
+        self.inner.save(tokens)
+    }
+    fn clear(&self) -> Result<bool, gouqi_oauth::StoreError> {
+        self.inner.clear()
+    }
+    fn lock(&self) -> Result<gouqi_oauth::StoreLock, gouqi_oauth::StoreError> {
+        self.inner.lock()
+    }
+    fn location(&self) -> String {
+        "the flaky test store".into()
+    }
+}
+
+/// A refreshed set that could not be saved is saved later, but never over a
+/// login that happened meanwhile.
+#[tokio::test]
+async fn an_unsaved_refresh_never_overwrites_a_newer_login() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store = FlakyStore {
+        inner: MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0")),
+        ..FlakyStore::default()
+    };
+    store
+        .fail_next_save
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let cache = TokenCache::new(source(&server), store.clone());
+    assert!(cache.token().await.is_err(), "the save failure was hidden");
+
+    // Another process logs in with a new grant.
+    store
+        .replace(&valid_tokens("login-access", "login-refresh"))
+        .unwrap();
+    let token = cache.token().await.unwrap();
+    assert_eq!(token.tokens().access_token.secret(), "login-access");
+    let stored = store.load().unwrap().unwrap();
+    assert_eq!(stored.refresh_token.unwrap().secret(), "login-refresh");
+}
+
+/// Without a new login, the unsaved set is saved on the next use.
+#[tokio::test]
+async fn an_unsaved_refresh_is_saved_on_the_next_use() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(token_ok(token_json(
+            "token/refresh.json",
+            "access-1",
+            "refresh-1",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store = FlakyStore {
+        inner: MemoryStore::with_tokens(expiring_tokens("access-0", "refresh-0")),
+        ..FlakyStore::default()
+    };
+    store
+        .fail_next_save
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let cache = TokenCache::new(source(&server), store.clone());
+    assert!(cache.token().await.is_err());
+    let token = cache.token().await.unwrap();
+    assert_eq!(token.tokens().access_token.secret(), "access-1");
+    let stored = store.load().unwrap().unwrap();
+    assert_eq!(stored.refresh_token.unwrap().secret(), "refresh-1");
 }

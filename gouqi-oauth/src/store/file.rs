@@ -1,34 +1,61 @@
 //! The token file: versioned JSON, mode 0600 in a 0700 directory, replaced
 //! atomically (temp file, fsync, rename), locked across processes.
+//!
+//! A symbolic link at the path is followed: the file it points to is read,
+//! replaced (the temp file is written beside it) and locked, so that every
+//! path that leads to one file shares one copy and one lock.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::format::{self, DecodeError};
 use super::{StoreLock, TokenStore};
 use crate::error::StoreError;
 use crate::token::TokenSet;
 
+/// How long [`FileStore::lock`] waits for another holder by default. A
+/// refresh holds the lock for one token request (with its retries); a holder
+/// that keeps it longer is stopped or stuck.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often a waiting process retries the lock.
+const LOCK_POLL: Duration = Duration::from_millis(25);
+
 /// Stores the token set in a JSON file.
 ///
 /// Writes never leave a half-written file: the new set goes to a temporary
 /// file in the same directory, which is flushed to disk and then renamed over
 /// the old one. A file that cannot be parsed is reported, never overwritten.
+/// On Unix a file owned by another user is refused, and one readable by
+/// others is tightened to mode 0600 (with a warning).
 #[derive(Debug, Clone)]
 pub struct FileStore {
     path: PathBuf,
-    lock_path: PathBuf,
+    lock_timeout: Duration,
+}
+
+/// The file actually used, once a symbolic link at the path is followed.
+struct Target {
+    file: PathBuf,
+    lock: PathBuf,
 }
 
 impl FileStore {
     /// A store at `path`. Nothing is created until the first save.
     pub fn new(path: impl Into<PathBuf>) -> FileStore {
-        let path = path.into();
-        let mut lock_name = path.file_name().unwrap_or_default().to_os_string();
-        lock_name.push(".lock");
-        let lock_path = path.with_file_name(lock_name);
-        FileStore { path, lock_path }
+        FileStore {
+            path: path.into(),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// Sets how long [`TokenStore::lock`] waits for another process before
+    /// giving up with [`StoreError::LockTimeout`].
+    pub fn lock_timeout(mut self, timeout: Duration) -> FileStore {
+        self.lock_timeout = timeout;
+        self
     }
 
     /// The default location for `app`'s tokens: the user's state directory
@@ -45,53 +72,70 @@ impl FileStore {
         Ok(dir.join("tokens.json"))
     }
 
-    /// The token file.
+    /// The token file, as configured (a symbolic link is followed on use).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn dir(&self) -> &Path {
-        match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        }
+    /// Follows a symbolic link at the path; a link to nowhere is an error
+    /// rather than a reason to write a second copy beside it.
+    fn target(&self) -> Result<Target, StoreError> {
+        let is_link = fs::symlink_metadata(&self.path).is_ok_and(|m| m.file_type().is_symlink());
+        let file = if is_link {
+            fs::canonicalize(&self.path).map_err(|source| StoreError::Write {
+                action: "follow the symbolic link",
+                path: self.path.clone(),
+                source,
+            })?
+        } else {
+            self.path.clone()
+        };
+        let mut lock_name = file.file_name().unwrap_or_default().to_os_string();
+        lock_name.push(".lock");
+        let lock = file.with_file_name(lock_name);
+        Ok(Target { file, lock })
     }
 
-    fn ensure_dir(&self) -> Result<(), StoreError> {
-        let dir = self.dir();
-        if dir.exists() {
-            return Ok(());
-        }
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).map_err(|source| StoreError::Write {
-            action: "create the directory",
-            path: dir.to_path_buf(),
-            source,
-        })
-    }
-
-    fn parse(&self, bytes: &[u8]) -> Result<TokenSet, StoreError> {
+    fn parse(&self, file: &Path, bytes: &[u8]) -> Result<TokenSet, StoreError> {
         format::decode(bytes).map_err(|e| match e {
             DecodeError::Corrupt(detail) => StoreError::Corrupt {
-                path: self.path.clone(),
+                path: file.to_path_buf(),
                 detail,
             },
             DecodeError::Version(found) => StoreError::UnsupportedVersion {
-                path: self.path.clone(),
+                path: file.to_path_buf(),
                 found,
                 supported: format::VERSION,
             },
         })
     }
 
-    /// Writes `bytes` to a new temporary file beside the token file and flushes
-    /// it to disk. Dropping the result without [`persist`] leaves the token
-    /// file as it was and deletes the temporary file.
-    fn write_temp(&self, bytes: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
-        let dir = self.dir();
+    fn read(&self, file: &Path) -> Result<Option<TokenSet>, StoreError> {
+        match fs::metadata(file) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Ok(meta) if meta.is_dir() => {
+                return Err(StoreError::NotAFile {
+                    path: file.to_path_buf(),
+                });
+            }
+            Ok(meta) => check_owner_and_mode(file, &meta)?,
+            Err(_) => {}
+        }
+        match fs::read(file) {
+            Ok(bytes) => self.parse(file, &bytes).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Unreadable {
+                path: file.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Writes `bytes` to a new temporary file beside `file` and flushes it to
+    /// disk. Dropping the result without [`FileStore::persist`] leaves the
+    /// token file as it was and deletes the temporary file.
+    fn write_temp(&self, file: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
+        let dir = dir_of(file);
         let write_err = |source| StoreError::Write {
             action: "write a temporary token file in",
             path: dir.to_path_buf(),
@@ -108,68 +152,88 @@ impl FileStore {
         Ok(temp)
     }
 
-    fn persist(&self, temp: tempfile::NamedTempFile) -> Result<(), StoreError> {
-        temp.persist(&self.path).map_err(|e| StoreError::Write {
+    fn persist(&self, file: &Path, temp: tempfile::NamedTempFile) -> Result<(), StoreError> {
+        temp.persist(file).map_err(|e| StoreError::Write {
             action: "replace",
-            path: self.path.clone(),
+            path: file.to_path_buf(),
             source: e.error,
         })?;
-        // The rename itself is only durable once the directory is flushed.
-        #[cfg(unix)]
-        if let Ok(dir) = File::open(self.dir()) {
-            let _ = dir.sync_all();
-        }
+        sync_dir(dir_of(file));
         Ok(())
+    }
+
+    /// Opens the lock file and takes its lock, polling until the timeout.
+    fn acquire(&self, lock_path: &Path) -> Result<File, StoreError> {
+        let lock_err = |source| StoreError::Write {
+            action: "lock",
+            path: lock_path.to_path_buf(),
+            source,
+        };
+        let started = Instant::now();
+        loop {
+            let file = open_lock_file(lock_path).map_err(lock_err)?;
+            match file.try_lock() {
+                // The holder may have removed the lock file (a logout) while
+                // we waited on it: then lock the file now at the path instead.
+                Ok(()) if same_file(&file, lock_path) => return Ok(file),
+                Ok(()) => continue,
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => return Err(lock_err(e)),
+            }
+            if started.elapsed() >= self.lock_timeout {
+                return Err(StoreError::LockTimeout {
+                    path: lock_path.to_path_buf(),
+                    waited: self.lock_timeout,
+                    holder: read_holder(lock_path),
+                });
+            }
+            std::thread::sleep(LOCK_POLL);
+        }
     }
 }
 
 impl TokenStore for FileStore {
     fn load(&self) -> Result<Option<TokenSet>, StoreError> {
-        match fs::read(&self.path) {
-            Ok(bytes) => self.parse(&bytes).map(Some),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StoreError::Unreadable {
-                path: self.path.clone(),
-                source,
-            }),
-        }
+        self.read(&self.target()?.file)
     }
 
     fn save(&self, tokens: &TokenSet) -> Result<(), StoreError> {
+        let target = self.target()?;
         // Refuse to replace a file we cannot understand: it may be the only
         // copy of a grant, written by a newer program or damaged by hand.
-        self.load()?;
-        self.ensure_dir()?;
-        let temp = self.write_temp(&format::encode(tokens))?;
-        self.persist(temp)
+        self.read(&target.file)?;
+        ensure_dir(dir_of(&target.file))?;
+        let temp = self.write_temp(&target.file, &format::encode(tokens))?;
+        self.persist(&target.file, temp)
     }
 
-    fn clear(&self) -> Result<(), StoreError> {
-        match fs::remove_file(&self.path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StoreError::Write {
-                action: "remove",
-                path: self.path.clone(),
-                source: e,
-            }),
-            _ => Ok(()),
+    fn clear(&self) -> Result<bool, StoreError> {
+        let target = self.target()?;
+        if fs::metadata(&target.file).is_ok_and(|m| m.is_dir()) {
+            return Err(StoreError::NotAFile { path: target.file });
         }
+        let removed = remove_if_present(&target.file)?;
+        // Safe to remove while held: waiters re-check the path (see `acquire`).
+        remove_if_present(&target.lock)?;
+        Ok(removed)
     }
 
     fn lock(&self) -> Result<StoreLock, StoreError> {
-        self.ensure_dir()?;
-        let lock_err = |source| StoreError::Write {
-            action: "lock",
-            path: self.lock_path.clone(),
-            source,
-        };
-        let mut options = OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&self.lock_path).map_err(lock_err)?;
+        let target = self.target()?;
+        ensure_dir(dir_of(&target.lock))?;
+        let mut file = self.acquire(&target.lock)?;
+        // Name the holder for anyone who times out waiting (best effort).
+        let _ = record_holder(&mut file);
         // An advisory lock: the OS releases it when the holder exits, even on SIGKILL.
-        file.lock().map_err(lock_err)?;
         Ok(StoreLock::new(file))
+    }
+
+    fn check_writable(&self) -> Result<(), StoreError> {
+        let target = self.target()?;
+        self.read(&target.file)?;
+        ensure_dir(dir_of(&target.file))?;
+        // A temp file that is dropped: proves the directory takes new files.
+        self.write_temp(&target.file, b"").map(drop)
     }
 
     fn location(&self) -> String {
@@ -177,11 +241,126 @@ impl TokenStore for FileStore {
     }
 }
 
+fn dir_of(file: &Path) -> &Path {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+fn ensure_dir(dir: &Path) -> Result<(), StoreError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| StoreError::Write {
+        action: "create the directory",
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// The rename itself is only durable once the directory is flushed.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+fn remove_if_present(file: &Path) -> Result<bool, StoreError> {
+    match fs::remove_file(file) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(StoreError::Write {
+            action: "remove",
+            path: file.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).read(true).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// True when `file` is still the file at `path` (not one unlinked meanwhile).
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &File, path: &Path) -> bool {
+    path.exists()
+}
+
+fn record_holder(file: &mut File) -> io::Result<()> {
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", std::process::id())
+}
+
+fn read_holder(lock_path: &Path) -> Option<u32> {
+    let mut text = String::new();
+    File::open(lock_path).ok()?.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+/// Refuses another user's token file and tightens one others can read.
+#[cfg(unix)]
+fn check_owner_and_mode(file: &Path, meta: &fs::Metadata) -> Result<(), StoreError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(StoreError::NotOwned {
+            path: file.to_path_buf(),
+            owner: meta.uid(),
+            you: me,
+        });
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            path = %file.display(),
+            mode = format!("{mode:o}"),
+            "the token file was readable by other users; its mode is now 0600"
+        );
+        fs::set_permissions(file, fs::Permissions::from_mode(0o600)).map_err(|source| {
+            StoreError::Write {
+                action: "restrict the permissions (chmod 600) of",
+                path: file.to_path_buf(),
+                source,
+            }
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_owner_and_mode(_file: &Path, _meta: &fs::Metadata) -> Result<(), StoreError> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use oauth2::{AccessToken, RefreshToken};
-    use std::time::{Duration, SystemTime};
+    use std::time::SystemTime;
 
     fn tokens(n: u32) -> TokenSet {
         TokenSet {
@@ -202,7 +381,9 @@ mod tests {
         let store = FileStore::new(dir.path().join("tokens.json"));
         store.save(&tokens(1)).unwrap();
 
-        let temp = store.write_temp(&format::encode(&tokens(2))).unwrap();
+        let temp = store
+            .write_temp(store.path(), &format::encode(&tokens(2)))
+            .unwrap();
         let (file, temp_path) = temp.keep().unwrap(); // as if the process died here
         drop(file);
 

@@ -112,13 +112,21 @@ impl TokenStore for KeyringStore {
             .map_err(|e| self.failed(e))
     }
 
-    fn clear(&self) -> Result<(), StoreError> {
+    fn clear(&self) -> Result<bool, StoreError> {
         if self.backend() == KeyringBackend::File {
             return self.fallback.clear();
         }
         match self.entry().and_then(|e| e.delete_credential()) {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
             Err(e) => Err(self.failed(e)),
+        }
+    }
+
+    fn check_writable(&self) -> Result<(), StoreError> {
+        match self.backend() {
+            KeyringBackend::File => self.fallback.check_writable(),
+            KeyringBackend::Keyring => self.load().map(drop),
         }
     }
 
