@@ -179,6 +179,12 @@ impl TokenCache {
         self.renew(state, Renewal::Forced).await
     }
 
+    /// Waits until no refresh is running. A process that exits after this
+    /// cannot lose a refresh token that was rotated but not yet saved.
+    pub async fn settled(&self) {
+        drop(self.inner.state.lock().await);
+    }
+
     /// The token held in memory, if any, without touching store or network.
     pub async fn peek(&self) -> Option<Token> {
         self.inner.state.lock().await.token.clone()

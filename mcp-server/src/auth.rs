@@ -240,7 +240,7 @@ impl AuthStatus {
             expired && !self.refresh_token_present && grant == Grant::AuthorizationCode;
         self.logged_in = !self.needs_reauthorization;
         self.message = if self.needs_reauthorization {
-            "the access token expired and there is no refresh token: log in again (jira-mcp auth login, or the init_oauth_flow tool)".into()
+            "the access token expired and there is no refresh token: log in again (`jira-mcp auth login`, or the init_oauth_flow tool)".into()
         } else {
             "logged in".into()
         };
@@ -262,5 +262,5 @@ pub const NOT_CONFIGURED: &str = "Jira is not configured: set JIRA_URL and JIRA_
      see `jira-mcp --help`";
 
 /// The message for an OAuth setup without tokens.
-pub const NOT_LOGGED_IN: &str = "not logged in to Jira: call the init_oauth_flow tool and open the URL it \
-     returns, or run `jira-mcp auth login` in a terminal";
+pub const NOT_LOGGED_IN: &str = "not logged in to Jira: run `jira-mcp auth login` in a terminal, or \
+     call the init_oauth_flow tool and open the URL it returns";

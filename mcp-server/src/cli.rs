@@ -18,28 +18,46 @@ use crate::server::{JiraMcp, ServerState};
 pub type Outcome = Result<ExitCode, String>;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: warnings).
+///
+/// rmcp's debug and trace events carry every request's arguments and every
+/// result (an authorization code and its state among them, on
+/// `complete_oauth_flow`), so rmcp is capped at `info` whatever `RUST_LOG` says.
 pub fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let no_mcp_payloads = tracing_subscriber::filter::filter_fn(|meta| {
+        !(meta.target().starts_with("rmcp") && *meta.level() > tracing::Level::INFO)
+    });
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(false)
+        .with_ansi(false);
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::Layer::with_filter(
+            stderr,
+            no_mcp_payloads,
+        ))
         .try_init();
 }
 
+/// How long an exit waits for a token refresh in flight to be saved.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
 /// Serves MCP over stdio until the client closes it. Nothing touches the
 /// network before the reply to `initialize`: Jira is opened on first use.
+/// On exit, a token refresh in flight is let finish saving first.
 pub async fn serve(config: Config) -> Outcome {
-    let server = JiraMcp::new(ServerState::new(config));
+    let state = ServerState::new(config);
+    let server = JiraMcp::new(state.clone());
     let running = server
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| format!("the MCP session failed to start: {e}"))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| format!("the MCP session ended with an error: {e}"))?;
+    let ended = running.waiting().await;
+    state.settle(SHUTDOWN_GRACE).await;
+    ended.map_err(|e| format!("the MCP session ended with an error: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -59,6 +77,11 @@ pub async fn login(config: &Config, no_browser: bool) -> Outcome {
         return refresh(config).await;
     }
     let flow = setup.flow().map_err(|e| e.to_string())?;
+    let store = setup.store();
+    // Found now, not after the user approved in the browser.
+    gouqi_oauth::authorize::check_writable(&store)
+        .await
+        .map_err(|e| format!("{e}. Fix the token file before logging in"))?;
     let listener = match LoopbackListener::bind(flow.redirect_uri()).await {
         Ok(listener) => Some(listener),
         Err(e) => {
@@ -75,7 +98,6 @@ pub async fn login(config: &Config, no_browser: bool) -> Outcome {
         open_browser(pending.url().as_str());
     }
     let pasted = wait_for_redirect(listener, &pending).await?;
-    let store = setup.store();
     let login = match pasted {
         Redirect::Captured(code) => flow.complete(&pending, code, &store).await,
         Redirect::Pasted(text) => flow.complete_pasted(&pending, &text, &store).await,
@@ -158,23 +180,29 @@ async fn read_pasted(state: &str) -> Option<String> {
 
 /// Opens the system browser without letting it touch our stdio.
 fn open_browser(url: &str) {
-    let mut command = if cfg!(target_os = "macos") {
-        std::process::Command::new("open")
-    } else if cfg!(windows) {
-        let mut c = std::process::Command::new("cmd");
-        c.args(["/C", "start", ""]);
-        c
-    } else {
-        std::process::Command::new("xdg-open")
-    };
-    let opened = command
-        .arg(url)
+    let (program, args) = browser_command(std::env::consts::OS, url);
+    let opened = std::process::Command::new(program)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn();
     if let Err(e) = opened {
         eprintln!("(Could not open a browser: {e}. Open the URL yourself.)");
+    }
+}
+
+/// The command that opens `url` on `os`. The URL is always one argument
+/// that no shell parses: `cmd /C start` would cut it at the first `&`, so
+/// Windows uses the URL protocol handler directly.
+pub fn browser_command(os: &str, url: &str) -> (&'static str, Vec<String>) {
+    match os {
+        "macos" => ("open", vec![url.to_string()]),
+        "windows" => (
+            "rundll32",
+            vec!["url.dll,FileProtocolHandler".to_string(), url.to_string()],
+        ),
+        _ => ("xdg-open", vec![url.to_string()]),
     }
 }
 
@@ -307,11 +335,43 @@ pub async fn refresh(config: &Config) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Removes the stored tokens.
+/// Removes the stored tokens, under the store's lock so that a refresh in
+/// another process cannot write them back.
 pub fn logout(config: &Config) -> Outcome {
     let setup = oauth(config)?;
     let store = setup.store();
-    store.clear().map_err(|e| e.to_string())?;
-    eprintln!("Logged out: removed the tokens in {}.", store.location());
+    if store.remove().map_err(|e| e.to_string())? {
+        eprintln!("Logged out: removed the tokens in {}.", store.location());
+    } else {
+        eprintln!(
+            "Not logged in: {} holds no tokens; nothing to remove.",
+            store.location()
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_command;
+
+    /// Authorization URLs carry several `&`-joined parameters; no platform's
+    /// command may cut them (`cmd /C start` did, at the first `&`).
+    #[test]
+    fn the_browser_gets_the_whole_url_as_one_unparsed_argument() {
+        let url = "https://auth.atlassian.com/authorize?audience=api.atlassian.com&client_id=x&scope=read%3Ajira-work&state=s&code_challenge=c";
+        for os in ["windows", "macos", "linux"] {
+            let (program, args) = browser_command(os, url);
+            assert_eq!(args.last().map(String::as_str), Some(url), "{os}");
+            assert!(
+                !["cmd", "cmd.exe", "powershell", "sh"].contains(&program),
+                "{os}: {program} would parse the URL"
+            );
+        }
+        let (program, args) = browser_command("windows", url);
+        assert_eq!(
+            (program, args[0].as_str()),
+            ("rundll32", "url.dll,FileProtocolHandler")
+        );
+    }
 }

@@ -4,7 +4,7 @@
 
 use gouqi_oauth::r#async::{Jira, RawResponse};
 use gouqi_oauth::secrecy::ExposeSecret;
-use gouqi_oauth::{Credentials, TokenCache};
+use gouqi_oauth::{Credentials, Site, TokenCache, TokenSet};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use url::Url;
@@ -128,6 +128,38 @@ impl JiraClient {
     /// The token cache, for OAuth connections.
     pub fn token_cache(&self) -> Option<&TokenCache> {
         self.oauth.as_ref().map(|(_, cache)| cache)
+    }
+
+    /// The user a freshly obtained token belongs to, before it is saved.
+    pub async fn account_of(config: &Config, api_base: &Url, tokens: &TokenSet) -> ToolResult {
+        let bearer = Credentials::Bearer(tokens.access_token.secret().clone().into());
+        let client = JiraClient {
+            jira: Jira::new(api_base.as_str(), bearer)?,
+            deployment: config.deployment,
+            site_url: None,
+            oauth: None,
+        };
+        client.get_current_user().await
+    }
+
+    /// True when `site` is the site this connection's tokens belong to.
+    pub fn site_matches(&self, site: Option<&Site>) -> bool {
+        let Some(site) = site else {
+            return false;
+        };
+        match (self.stored_site(), &site.cloud_id) {
+            (Some(held), Some(id)) if held.cloud_id.is_some() => held.cloud_id.as_ref() == Some(id),
+            _ => {
+                let host = |u: &Url| u.host_str().map(str::to_ascii_lowercase);
+                let held = self.site_url.as_ref().and_then(host);
+                held.is_some() && held == site.url.as_ref().and_then(host)
+            }
+        }
+    }
+
+    fn stored_site(&self) -> Option<Site> {
+        let cache = self.token_cache()?;
+        cache.store().load().ok()??.site
     }
 
     fn version(&self) -> &'static str {

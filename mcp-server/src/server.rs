@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use gouqi_oauth::loopback::{DEFAULT_TIMEOUT, LoopbackListener};
-use gouqi_oauth::{AuthorizationCode, PendingAuthorization};
+use gouqi_oauth::{AuthorizationCode, Login, PendingAuthorization};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -29,6 +29,16 @@ pub struct ServerState {
 struct PendingLogin {
     pending: Arc<PendingAuthorization>,
     capture: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl PendingLogin {
+    /// Stops the loopback capture and waits until its port is closed.
+    async fn stop(mut self) {
+        if let Some(capture) = self.capture.take() {
+            capture.abort();
+            let _ = capture.await;
+        }
+    }
 }
 
 impl Drop for PendingLogin {
@@ -64,6 +74,19 @@ impl ServerState {
         *self.client.lock().await = None;
     }
 
+    /// Waits (up to `limit`) for a token refresh in flight to be saved, so
+    /// that exiting cannot lose a refresh token that was already rotated.
+    pub async fn settle(&self, limit: std::time::Duration) {
+        let Some(client) = self.client.lock().await.clone() else {
+            return;
+        };
+        if let Some(cache) = client.token_cache()
+            && tokio::time::timeout(limit, cache.settled()).await.is_err()
+        {
+            tracing::warn!("a token refresh was still running at exit");
+        }
+    }
+
     fn oauth(&self) -> Result<OAuthSetup, ToolError> {
         OAuthSetup::from_config(&self.config).ok_or_else(|| {
             ToolError::new("this server is not configured for OAuth: set JIRA_AUTH_TYPE=oauth with JIRA_OAUTH_CLIENT_ID and JIRA_OAUTH_CLIENT_SECRET")
@@ -97,6 +120,12 @@ impl ServerState {
             ));
         }
         let flow = setup.flow()?;
+        // Found now, not after the user approved in the browser.
+        gouqi_oauth::authorize::check_writable(&setup.store()).await?;
+        // The previous login's listener must be gone before binding the port again.
+        if let Some(previous) = self.login.lock().await.take() {
+            previous.stop().await;
+        }
         let listener = LoopbackListener::bind(flow.redirect_uri()).await;
         let pending = Arc::new(flow.begin());
         let (capture, how) = match listener {
@@ -126,7 +155,7 @@ impl ServerState {
             "authorization_url": pending.url().as_str(),
             "redirect_uri": flow.redirect_uri().as_str(),
             "capture": how,
-            "next_step": "Ask the user to open authorization_url and approve access. Then call auth_status; if the browser could not reach the redirect URI, call complete_oauth_flow with the redirected URL (or the code).",
+            "next_step": "Ask the user to open authorization_url and approve access. Then call auth_status; if the browser could not reach the redirect URI, call complete_oauth_flow with the redirected URL.",
         }))
     }
 
@@ -151,16 +180,19 @@ impl ServerState {
         }
     }
 
+    /// Exchanges the code and saves the login, unless it would replace a
+    /// working login for another account or site: a prompt must not be able
+    /// to switch whose Jira this server acts in.
     async fn finish(
         &self,
         pending: &PendingAuthorization,
         code: AuthorizationCode,
     ) -> Result<Value, ToolError> {
         let setup = self.oauth()?;
-        let login = setup
-            .flow()?
-            .complete(pending, code, &setup.store())
-            .await?;
+        let flow = setup.flow()?;
+        let login = flow.exchange(pending, code).await?;
+        self.refuse_switching_account(&login).await?;
+        flow.save(&login.tokens, &setup.store()).await?;
         self.reconnect().await;
         let site = login.tokens.site.as_ref();
         Ok(json!({
@@ -172,36 +204,61 @@ impl ServerState {
         }))
     }
 
+    async fn refuse_switching_account(&self, login: &Login) -> Result<(), ToolError> {
+        let Ok(jira) = self.jira().await else {
+            return Ok(()); // no working login to protect
+        };
+        let Ok(current) = jira.get_current_user().await else {
+            return Ok(());
+        };
+        let new = JiraClient::account_of(&self.config, &login.api_base, &login.tokens).await?;
+        let same_account = account_key(&current) == account_key(&new);
+        let same_site = jira.site_matches(login.tokens.site.as_ref());
+        if same_account && same_site {
+            return Ok(());
+        }
+        Err(ToolError::new(format!(
+            "refused: this login is for {} on {}, but the server is logged in and working as {}. \
+             Switching accounts or sites is not done through MCP tools; run `jira-mcp auth login` \
+             in a terminal to switch",
+            new["display_name"].as_str().unwrap_or("another account"),
+            login
+                .tokens
+                .site
+                .as_ref()
+                .map_or_else(|| "an unknown site".to_string(), ToString::to_string),
+            current["display_name"]
+                .as_str()
+                .unwrap_or("the current account"),
+        )))
+    }
+
     async fn complete_flow(&self, args: CompleteOAuthFlow) -> Result<Value, ToolError> {
-        let Some(login) = self.login.lock().await.take() else {
+        let pasted = match (&args.redirect_url, &args.code, &args.state) {
+            (Some(url), _, _) => url.clone(),
+            (None, Some(code), Some(state)) => format!("{code} {state}"),
+            _ => {
+                return Err(ToolError::new(
+                    "give `redirect_url` (the whole URL the browser was redirected to), or both \
+                     `code` and `state` from that URL",
+                ));
+            }
+        };
+        let mut slot = self.login.lock().await;
+        let Some(login) = slot.as_ref() else {
             return Err(ToolError::new(
                 "no login is in progress: call init_oauth_flow first",
             ));
         };
+        // A wrong or forged redirect leaves the pending login as it was.
+        let code = login.pending.code_from_pasted(&pasted)?;
+        let login = slot
+            .take()
+            .ok_or_else(|| ToolError::new("no login is in progress"))?;
+        drop(slot);
         let pending = login.pending.clone();
-        drop(login); // stops the loopback capture
-        let pasted = match (&args.redirect_url, &args.code) {
-            (Some(url), _) => url.clone(),
-            // PKCE binds the code to this login, so a bare code is safe to take.
-            (None, Some(code)) => format!(
-                "{code} {}",
-                args.state.as_deref().unwrap_or(pending.state())
-            ),
-            (None, None) => {
-                return Err(ToolError::new(
-                    "give `redirect_url` (the URL the browser was redirected to) or `code`",
-                ));
-            }
-        };
-        let setup = self.oauth()?;
-        let login = setup
-            .flow()?
-            .complete_pasted(&pending, &pasted, &setup.store())
-            .await?;
-        self.reconnect().await;
-        Ok(
-            json!({"logged_in": true, "site": login.tokens.site.and_then(|s| s.url).map(String::from), "warnings": login.warnings}),
-        )
+        login.stop().await;
+        self.finish(&pending, code).await
     }
 
     async fn refresh(&self) -> Result<Value, ToolError> {
@@ -217,6 +274,12 @@ impl ServerState {
             .and_then(|t| t.duration_since(std::time::SystemTime::now()).ok());
         Ok(json!({"refreshed": true, "expires_in_seconds": expires_in.map(|d| d.as_secs())}))
     }
+}
+
+/// Who a `get_current_user` answer names: the Cloud account id, or the Data
+/// Center user name.
+fn account_key(user: &Value) -> Option<&str> {
+    user["account_id"].as_str().or(user["name"].as_str())
 }
 
 /// Arguments of `get_issue`.
@@ -369,16 +432,16 @@ pub struct CreateIssueLink {
     pub comment: Option<String>,
 }
 
-/// Arguments of `complete_oauth_flow`.
+/// Arguments of `complete_oauth_flow`: the redirect URL, or its code and state.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CompleteOAuthFlow {
     /// The full URL the browser was redirected to after approving.
     #[serde(default)]
     pub redirect_url: Option<String>,
-    /// Or only the `code` parameter of that URL.
+    /// Or the `code` parameter of that URL (with `state`).
     #[serde(default)]
     pub code: Option<String>,
-    /// The `state` parameter of that URL, when giving `code`.
+    /// The `state` parameter of that URL (required with `code`).
     #[serde(default)]
     pub state: Option<String>,
 }
@@ -435,11 +498,11 @@ impl JiraMcp {
         result(Ok(self.state.status().await))
     }
 
-    /// Starts an OAuth 2.0 login: returns the authorization URL for the user to open, and captures the redirect in the background so that approving in the browser completes the login.
+    /// Starts an OAuth 2.0 login: returns the authorization URL for the user to open, and captures the redirect in the background so that approving in the browser completes the login. Replaces a pending login; never switches a working login to another account or site (use `jira-mcp auth login` for that).
     #[tool(annotations(
         title = "Start OAuth login",
         read_only_hint = false,
-        destructive_hint = false,
+        destructive_hint = true,
         idempotent_hint = false,
         open_world_hint = true
     ))]
@@ -450,11 +513,11 @@ impl JiraMcp {
         result(self.state.init_flow().await)
     }
 
-    /// Completes the OAuth login with the URL the browser was redirected to (or its code), for when the redirect could not reach this server.
+    /// Completes the OAuth login with the URL the browser was redirected to (or its code and state), for when the redirect could not reach this server. Replaces the stored tokens of the same account.
     #[tool(annotations(
         title = "Complete OAuth login",
         read_only_hint = false,
-        destructive_hint = false,
+        destructive_hint = true,
         idempotent_hint = false,
         open_world_hint = true
     ))]

@@ -186,3 +186,81 @@ fn auth_status_exits_non_zero_when_not_logged_in() {
     assert_eq!(status["auth_type"], "oauth");
     assert!(!String::from_utf8_lossy(&output.stdout).contains("secret-value"));
 }
+
+/// At RUST_LOG=trace, the authorization code and state given to
+/// `complete_oauth_flow` never reach the logs.
+#[test]
+fn codes_and_states_stay_out_of_trace_logs() {
+    let home = tempfile::tempdir().unwrap();
+    let token_file = home.path().join("tokens.json");
+    let token_file = token_file.to_str().unwrap();
+    let vars = [
+        ("RUST_LOG", "trace"),
+        ("JIRA_AUTH_TYPE", "oauth"),
+        ("JIRA_OAUTH_CLIENT_ID", "id"),
+        ("JIRA_OAUTH_CLIENT_SECRET", "secret-value"),
+        ("JIRA_OAUTH_TOKEN_FILE", token_file),
+        ("JIRA_OAUTH_REDIRECT_URI", "https://jira-mcp.example.com/cb"),
+    ];
+    let mut requests = initialize();
+    requests.push(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "init_oauth_flow", "arguments": {}}}));
+    requests.push(json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "complete_oauth_flow", "arguments": {"code": "CODE-SEEN-IN-LOGS", "state": "STATE-SEEN-IN-LOGS"}}}));
+    let (lines, stderr) = exchange(&vars, &requests, 4);
+    let answer: Value = serde_json::from_str(&lines[3]).unwrap();
+    assert_eq!(answer["id"], 4, "{answer}");
+    // The arguments were read (and the forged state refused).
+    assert!(answer.to_string().contains("does not match"), "{answer}");
+    for secret in ["CODE-SEEN-IN-LOGS", "STATE-SEEN-IN-LOGS", "secret-value"] {
+        assert!(!stderr.contains(secret), "`{secret}` reached the logs");
+    }
+}
+
+#[test]
+fn the_oauth_tools_are_marked_destructive() {
+    let (lines, _) = exchange(&[], &initialize(), 2);
+    let list: Value = serde_json::from_str(&lines[1]).unwrap();
+    for name in ["init_oauth_flow", "complete_oauth_flow"] {
+        let tool = list["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap();
+        assert_eq!(tool["annotations"]["destructiveHint"], true, "{tool}");
+    }
+}
+
+#[test]
+fn logout_twice_says_the_second_time_that_nothing_was_there() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("tokens.json");
+    std::fs::write(
+        &file,
+        r#"{"version":1,"access_token":"a","refresh_token":"r","obtained_at":1}"#,
+    )
+    .unwrap();
+    let logout = || {
+        Command::new(env!("CARGO_BIN_EXE_jira-mcp"))
+            .args(["auth", "logout"])
+            .env_clear()
+            .env("HOME", home.path())
+            .env("JIRA_AUTH_TYPE", "oauth")
+            .env("JIRA_OAUTH_CLIENT_ID", "id")
+            .env("JIRA_OAUTH_CLIENT_SECRET", "secret-value")
+            .env("JIRA_OAUTH_TOKEN_FILE", &file)
+            .output()
+            .unwrap()
+    };
+    let first = logout();
+    assert!(first.status.success());
+    assert!(String::from_utf8_lossy(&first.stderr).contains("removed"));
+    assert!(!file.exists());
+    assert!(!home.path().join("tokens.json.lock").exists());
+    let second = logout();
+    assert!(second.status.success());
+    let text = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        text.contains("nothing to remove") && !text.contains("removed the tokens"),
+        "{text}"
+    );
+}

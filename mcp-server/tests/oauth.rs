@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use common::*;
 use gouqi_oauth::{FileStore, TokenStore};
-use serde_json::json;
+use jira_mcp::config::Config;
+use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -38,12 +39,13 @@ async fn an_access_token_that_expires_mid_session_is_refreshed_transparently() {
     myself("access-1").expect(1).mount(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tokens.json");
-    // Lives 8 s in all; past half its life (the capped skew) it is renewed.
+    // Lives 60 s in all and is 26 s old; past half its life (the capped
+    // skew) it is renewed.
     let short = tokens(
         "access-0",
         "refresh-0",
-        Duration::ZERO,
-        Duration::from_secs(8),
+        Duration::from_secs(26),
+        Duration::from_secs(60),
     );
     FileStore::new(&file).save(&short).unwrap();
     let client = connect(config(&cloud_oauth_vars(&server, &file))).await;
@@ -319,4 +321,172 @@ async fn nothing_touches_the_network_before_a_tool_is_called() {
     client.list_all_tools().await.unwrap();
     let seen = server.received_requests().await.unwrap();
     assert!(seen.is_empty(), "requests before any tool call: {seen:?}");
+}
+
+/// The state in an authorization URL that init_oauth_flow returned.
+fn state_of(started: &Value) -> String {
+    let url = url::Url::parse(started["authorization_url"].as_str().unwrap()).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string()
+}
+
+fn loopback_vars(server: &MockServer, file: &std::path::Path, port: u16) -> Config {
+    let mut vars = cloud_oauth_vars(server, file);
+    vars.push((
+        "JIRA_OAUTH_REDIRECT_URI",
+        format!("http://127.0.0.1:{port}/callback"),
+    ));
+    config(&vars)
+}
+
+#[tokio::test]
+async fn init_oauth_flow_twice_then_the_browser_redirect_is_captured() {
+    let server = MockServer::start().await;
+    mount_login(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = connect(loopback_vars(
+        &server,
+        &dir.path().join("t.json"),
+        free_port(),
+    ))
+    .await;
+
+    ok(&client, "init_oauth_flow", json!({})).await;
+    let second = ok(&client, "init_oauth_flow", json!({})).await;
+    assert!(
+        second["capture"].as_str().unwrap().contains("listening"),
+        "the second login could not listen: {second}"
+    );
+    let page = reqwest::get(second["authorization_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let mut status = json!({});
+    for _ in 0..50 {
+        status = ok(&client, "auth_status", json!({})).await;
+        if status["logged_in"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status["logged_in"], true, "{status}");
+}
+
+#[tokio::test]
+async fn complete_oauth_flow_releases_the_loopback_port() {
+    let server = MockServer::start().await;
+    mount_login(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let client = connect(loopback_vars(&server, &dir.path().join("t.json"), port)).await;
+    let started = ok(&client, "init_oauth_flow", json!({})).await;
+    let redirected = format!(
+        "http://127.0.0.1:{port}/callback?code=CODE-1&state={}",
+        state_of(&started)
+    );
+    ok(
+        &client,
+        "complete_oauth_flow",
+        json!({"redirect_url": redirected}),
+    )
+    .await;
+    std::net::TcpListener::bind(("127.0.0.1", port)).expect("jira-mcp still holds the port");
+}
+
+#[tokio::test]
+async fn a_wrong_state_leaves_the_login_pending() {
+    let server = MockServer::start().await;
+    mount_login(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut vars = cloud_oauth_vars(&server, &dir.path().join("t.json"));
+    vars.push((
+        "JIRA_OAUTH_REDIRECT_URI",
+        "https://jira-mcp.example.com/callback".into(),
+    ));
+    let client = connect(config(&vars)).await;
+    let started = ok(&client, "init_oauth_flow", json!({})).await;
+
+    let (is_error, message) = call(
+        &client,
+        "complete_oauth_flow",
+        json!({"code": "CODE-1", "state": "forged"}),
+    )
+    .await;
+    assert!(is_error && message.contains("does not match"), "{message}");
+    let done = ok(
+        &client,
+        "complete_oauth_flow",
+        json!({"code": "CODE-1", "state": state_of(&started)}),
+    )
+    .await;
+    assert_eq!(done["logged_in"], true);
+}
+
+#[tokio::test]
+async fn a_bare_code_without_its_state_is_refused() {
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut vars = cloud_oauth_vars(&server, &dir.path().join("t.json"));
+    vars.push((
+        "JIRA_OAUTH_REDIRECT_URI",
+        "https://jira-mcp.example.com/callback".into(),
+    ));
+    let client = connect(config(&vars)).await;
+    ok(&client, "init_oauth_flow", json!({})).await;
+    let (is_error, message) = call(&client, "complete_oauth_flow", json!({"code": "CODE-1"})).await;
+    assert!(is_error && message.contains("state"), "{message}");
+    assert!(!dir.path().join("t.json").exists());
+}
+
+/// A prompt that makes the assistant log in with an attacker's account must
+/// not replace the user's working login.
+#[tokio::test]
+async fn a_login_for_another_account_never_replaces_a_working_one() {
+    let server = MockServer::start().await;
+    mount_login(&server).await; // the new login's token is access-1
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.json");
+    seed(&file, "access-0", "refresh-0");
+    let mut other = fixture_json("jira/myself.json");
+    other["accountId"] = json!("attacker-account");
+    other["displayName"] = json!("Mallory");
+    Mock::given(method("GET"))
+        .and(path(cloud("myself")))
+        .and(header("authorization", "Bearer access-0"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(fixture("jira/myself.json"), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    // Wins over mount_login's answer for access-1.
+    Mock::given(method("GET"))
+        .and(path(cloud("myself")))
+        .and(header("authorization", "Bearer access-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(other))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let mut vars = cloud_oauth_vars(&server, &file);
+    vars.push((
+        "JIRA_OAUTH_REDIRECT_URI",
+        "https://jira-mcp.example.com/callback".into(),
+    ));
+    let client = connect(config(&vars)).await;
+    let started = ok(&client, "init_oauth_flow", json!({})).await;
+    let (is_error, message) = call(
+        &client,
+        "complete_oauth_flow",
+        json!({"code": "CODE-1", "state": state_of(&started)}),
+    )
+    .await;
+    assert!(
+        is_error && message.contains("refused") && message.contains("jira-mcp auth login"),
+        "{message}"
+    );
+    let stored = FileStore::new(&file).load().unwrap().unwrap();
+    assert_eq!(stored.access_token.secret(), "access-0");
 }
