@@ -300,7 +300,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) fn describe(description: Option<&str>) -> String {
     match description {
         Some(text) if !text.trim().is_empty() => {
-            let text: String = text.chars().take(200).collect();
+            // The messages that embed it add their own full stop.
+            let text: String = text
+                .trim()
+                .trim_end_matches('.')
+                .chars()
+                .take(200)
+                .collect();
             format!(": {text}")
         }
         _ => String::new(),

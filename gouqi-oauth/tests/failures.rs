@@ -217,3 +217,18 @@ async fn an_absurd_expires_in_does_not_panic() {
         .unwrap();
     assert_eq!(token.tokens().access_token.secret(), "access-1");
 }
+
+#[tokio::test]
+async fn a_description_ending_in_a_full_stop_reads_without_a_double_one() {
+    let err = refresh_against(
+        ResponseTemplate::new(403).set_body_json(serde_json::json!({
+            "error": "invalid_grant",
+            "error_description": "Unknown or invalid refresh token."
+        })),
+        1,
+    )
+    .await;
+    let text = err.to_string();
+    assert!(text.contains("refresh token. The stored grant"), "{text}");
+    assert!(!text.contains(".."), "{text}");
+}

@@ -55,10 +55,30 @@ pub async fn serve(config: Config) -> Outcome {
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| format!("the MCP session failed to start: {e}"))?;
+    let stop = running.cancellation_token();
+    tokio::spawn(async move {
+        stop_signal().await;
+        stop.cancel();
+    });
     let ended = running.waiting().await;
     state.settle(SHUTDOWN_GRACE).await;
     ended.map_err(|e| format!("the MCP session ended with an error: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGTERM or Ctrl-C: end the session the way a closed stdin does.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = tokio::signal::ctrl_c() => return,
+            }
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn oauth(config: &Config) -> Result<OAuthSetup, String> {
