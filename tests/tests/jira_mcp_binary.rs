@@ -96,9 +96,10 @@ async fn tool_calls_through_the_binary() {
 
 #[tokio::test]
 async fn the_access_token_is_refreshed_across_expiry() {
+    // Strict, so that a refresh token presented twice would show up below.
     let setup = logged_in(Options {
         access_ttl: Duration::from_secs(3),
-        ..Options::default()
+        ..Options::strict()
     })
     .await;
     let (client, _) = binary::serve(&setup.env).await;
@@ -113,8 +114,9 @@ async fn the_access_token_is_refreshed_across_expiry() {
 
 #[tokio::test]
 async fn two_server_processes_share_one_token_file_across_rotations() {
-    // Strict: any replayed refresh token revokes the grant at once.
-    let setup = logged_in(Options::default()).await;
+    // Strict: any replayed refresh token revokes the grant at once, so the
+    // two processes must never present the same refresh token twice.
+    let setup = logged_in(Options::strict()).await;
     let (a, _) = binary::serve(&setup.env).await;
     let (b, _) = binary::serve(&setup.env).await;
     let rotate = |client: binary::McpClient| async move {
@@ -165,10 +167,10 @@ async fn a_revoked_grant_gives_an_actionable_error() {
 
 #[tokio::test]
 async fn a_process_killed_mid_refresh_leaves_a_token_file_the_next_start_loads() {
-    // Atlassian lets a used refresh token be replayed for a while (10 min).
+    // The default simulator, like Atlassian, lets a used refresh token be
+    // replayed for 10 minutes: the next start replays the one in the file.
     let options = Options {
         access_ttl: Duration::from_secs(2),
-        reuse_interval: Duration::from_secs(600),
         ..Options::default()
     };
     let setup = logged_in(options).await;
