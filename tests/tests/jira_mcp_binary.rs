@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use e2e_tests::binary::{self, call};
-use e2e_tests::sim::{CLOUD_ID, Options, Simulator};
+use e2e_tests::sim::{CLOUD_ID, Options, SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_NAME, Simulator};
 use gouqi_oauth::{FileStore, TokenStore};
 use serde_json::{Value, json};
 
@@ -91,6 +91,80 @@ async fn tool_calls_through_the_binary() {
     assert!(
         is_error && message.contains("summary: You must specify a summary"),
         "{message}"
+    );
+}
+
+#[tokio::test]
+async fn the_lookup_metadata_and_link_tools_through_the_binary() {
+    let setup = logged_in(Options::default()).await;
+    let (client, _) = binary::serve(&setup.env).await;
+    let users = ok(&client, "lookup_account_id", json!({"query": "mia"})).await;
+    assert_eq!(users["users"][0]["account_id"], "5b10a2844c20165700ede21g");
+    let types = ok(&client, "get_issue_link_types", json!({})).await;
+    assert_eq!(types["link_types"][0]["outward"], "blocks");
+    let issue_types = ok(
+        &client,
+        "get_project_issue_types",
+        json!({"project_key": "ED"}),
+    )
+    .await;
+    assert_eq!(issue_types["issue_types"].as_array().map(Vec::len), Some(3));
+    // By name: the tool looks the id up among the project's issue types first.
+    let fields = ok(
+        &client,
+        "get_create_fields",
+        json!({"project_key": "ED", "issue_type": "Bug"}),
+    )
+    .await;
+    assert_eq!(fields["issue_type_id"], "10002");
+    assert_eq!(
+        fields["fields"][2]["allowed_values"],
+        json!(["High", "Medium", "Low"])
+    );
+    let linked = ok(
+        &client,
+        "create_issue_link",
+        json!({"link_type": "Blocks", "inward_issue": "ED-2", "outward_issue": "ED-1", "comment": "ED-1 *first*"}),
+    )
+    .await;
+    assert_eq!(linked["linked"], true);
+    let links = setup.sim.issue_links();
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!(links[0]["inwardIssue"]["key"], "ED-2");
+    let remote = ok(
+        &client,
+        "get_remote_issue_links",
+        json!({"issue_key": "ED-1"}),
+    )
+    .await;
+    assert_eq!(remote["links"][0]["application"], "GitHub");
+    assert_eq!(remote["links"].as_array().map(Vec::len), Some(2));
+    // Bad input reaches the tool as Jira's 400/404, not as a hang or a crash.
+    let (is_error, message) = call(
+        &client,
+        "get_create_fields",
+        json!({"project_key": "NOPE", "issue_type": "10001"}),
+    )
+    .await;
+    assert!(is_error && message.contains("400"), "{message}");
+}
+
+#[tokio::test]
+async fn a_client_credentials_server_acts_as_the_service_account() {
+    let sim = Simulator::start(Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = sim.service_env(&dir.path().join("tokens.json"));
+    let (client, _) = binary::serve(&env).await;
+    let me = ok(&client, "get_current_user", json!({})).await;
+    assert_eq!(
+        (me["display_name"].as_str(), me["account_id"].as_str()),
+        (Some(SERVICE_ACCOUNT_NAME), Some(SERVICE_ACCOUNT_ID))
+    );
+    let counters = sim.counters();
+    assert_eq!(
+        (counters.service_tokens, counters.logins, counters.refreshes),
+        (1, 0, 0),
+        "{counters:?}"
     );
 }
 
