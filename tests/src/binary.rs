@@ -155,6 +155,21 @@ pub async fn serve_logging_to(
     (client, pid)
 }
 
+/// Like [`serve`], keeping the child process so that a test can kill it at
+/// a moment of its choosing (`start_kill` is SIGKILL on Unix) and reap it.
+pub async fn serve_child(env: &[(String, String)]) -> (McpClient, tokio::process::Child) {
+    let mut child = command(env, &["serve"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn jira-mcp serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let stdin = child.stdin.take().expect("stdin");
+    let client = ().serve((stdout, stdin)).await.expect("MCP initialize with jira-mcp");
+    (client, child)
+}
+
 /// Calls a tool: (is_error, text).
 pub async fn call(client: &McpClient, tool: &str, args: Value) -> (bool, String) {
     let params = CallToolRequestParams::new(tool.to_string())
