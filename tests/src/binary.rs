@@ -19,20 +19,30 @@ pub type McpClient = RunningService<RoleClient, ()>;
 /// `cargo test --workspace` builds it; the demo builds it when missing
 /// (see [`build`]).
 pub fn path() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe
-        .ancestors()
-        .skip(1)
-        .find(|d| d.join(binary_name()).exists() || d.ends_with("debug") || d.ends_with("release"))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| exe.parent().unwrap_or(&exe).to_path_buf());
-    let binary = dir.join(binary_name());
+    let binary = expected_path();
     assert!(
         binary.exists(),
         "{} is missing: run `cargo build -p jira-mcp` first (`cargo test --workspace` builds it)",
         binary.display()
     );
     binary
+}
+
+/// The built `jira-mcp`, if it exists (for printing instructions).
+pub fn locate() -> Option<PathBuf> {
+    Some(expected_path()).filter(|p| p.exists())
+}
+
+/// Where `jira-mcp` is in the target directory this executable runs from.
+fn expected_path() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe
+        .ancestors()
+        .skip(1)
+        .find(|d| d.join(binary_name()).exists() || d.ends_with("debug") || d.ends_with("release"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| exe.parent().unwrap_or(&exe).to_path_buf());
+    dir.join(binary_name())
 }
 
 /// Builds `jira-mcp` with the cargo that runs this program (`cargo run` sets
