@@ -212,7 +212,8 @@ impl Simulator {
         env
     }
 
-    /// The issue links created so far (`POST issueLink` bodies, as stored).
+    /// The issue links created so far: id, link type (as recorded), and the
+    /// inward and outward issue keys.
     pub fn issue_links(&self) -> Vec<Value> {
         self.state.lock().links.clone()
     }
@@ -724,6 +725,9 @@ fn myself(holder: Holder) -> Value {
         me["accountId"] = json!(SERVICE_ACCOUNT_ID);
         me["accountType"] = json!("app");
         me["displayName"] = json!(SERVICE_ACCOUNT_NAME);
+        me["self"] = json!(format!(
+            "https://api.atlassian.com/ex/jira/{CLOUD_ID}/rest/api/3/user?accountId={SERVICE_ACCOUNT_ID}"
+        ));
         if let Some(fields) = me.as_object_mut() {
             fields.remove("emailAddress");
         }
@@ -744,7 +748,7 @@ fn user_search(q: &HashMap<String, String>) -> ResponseTemplate {
     }
     let (start, max) = match paging(q) {
         Ok(p) => p,
-        Err(bad) => return bad,
+        Err(bad) => return *bad,
     };
     let needle = text.map(|t| t.to_lowercase());
     let users: Vec<Value> = fixture("jira/user-search.json")
@@ -767,18 +771,13 @@ fn user_search(q: &HashMap<String, String>) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(users)
 }
 
-/// `startAt` and `maxResults` (Jira's defaults 0 and 50), or a 400.
-fn paging(q: &HashMap<String, String>) -> Result<(usize, usize), ResponseTemplate> {
+/// `startAt` and `maxResults` (Jira's defaults 0 and 50), or Jira's 400.
+fn paging(q: &HashMap<String, String>) -> Result<(usize, usize), Box<ResponseTemplate>> {
     let number = |name: &str, default: usize| match q.get(name) {
         None => Ok(default),
         Some(v) => v.parse::<usize>().map_err(|_| {
-            jira_error(
-                400,
-                None,
-                Some(&format!(
-                    "The '{name}' parameter must be a non-negative number."
-                )),
-            )
+            let message = format!("The '{name}' parameter must be a non-negative number.");
+            Box::new(jira_error(400, None, Some(&message)))
         }),
     };
     Ok((number("startAt", 0)?, number("maxResults", 50)?))
@@ -789,7 +788,7 @@ fn paging(q: &HashMap<String, String>) -> Result<(usize, usize), ResponseTemplat
 fn page_of(mut recorded: Value, list: &str, q: &HashMap<String, String>) -> ResponseTemplate {
     let (start, max) = match paging(q) {
         Ok(p) => p,
-        Err(bad) => return bad,
+        Err(bad) => return *bad,
     };
     let all = recorded[list].as_array().cloned().unwrap_or_default();
     recorded[list] = json!(all.iter().skip(start).take(max).collect::<Vec<_>>());
