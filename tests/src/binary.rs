@@ -19,20 +19,30 @@ pub type McpClient = RunningService<RoleClient, ()>;
 /// `cargo test --workspace` builds it; the demo builds it when missing
 /// (see [`build`]).
 pub fn path() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe
-        .ancestors()
-        .skip(1)
-        .find(|d| d.join(binary_name()).exists() || d.ends_with("debug") || d.ends_with("release"))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| exe.parent().unwrap_or(&exe).to_path_buf());
-    let binary = dir.join(binary_name());
+    let binary = expected_path();
     assert!(
         binary.exists(),
         "{} is missing: run `cargo build -p jira-mcp` first (`cargo test --workspace` builds it)",
         binary.display()
     );
     binary
+}
+
+/// The built `jira-mcp`, if it exists (for printing instructions).
+pub fn locate() -> Option<PathBuf> {
+    Some(expected_path()).filter(|p| p.exists())
+}
+
+/// Where `jira-mcp` is in the target directory this executable runs from.
+fn expected_path() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe
+        .ancestors()
+        .skip(1)
+        .find(|d| d.join(binary_name()).exists() || d.ends_with("debug") || d.ends_with("release"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| exe.parent().unwrap_or(&exe).to_path_buf());
+    dir.join(binary_name())
 }
 
 /// Builds `jira-mcp` with the cargo that runs this program (`cargo run` sets
@@ -153,6 +163,21 @@ pub async fn serve_logging_to(
     let pid = process.id();
     let client = ().serve(process).await.expect("MCP initialize with jira-mcp");
     (client, pid)
+}
+
+/// Like [`serve`], keeping the child process so that a test can kill it at
+/// a moment of its choosing (`start_kill` is SIGKILL on Unix) and reap it.
+pub async fn serve_child(env: &[(String, String)]) -> (McpClient, tokio::process::Child) {
+    let mut child = command(env, &["serve"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn jira-mcp serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let stdin = child.stdin.take().expect("stdin");
+    let client = ().serve((stdout, stdin)).await.expect("MCP initialize with jira-mcp");
+    (client, child)
 }
 
 /// Calls a tool: (is_error, text).

@@ -18,6 +18,14 @@ pub const CLIENT_ID: &str = "sim-client-id";
 pub const CLIENT_SECRET: &str = "sim-client-secret";
 pub const CLOUD_ID: &str = "11223344-a1b2-3b33-c444-def123456789";
 
+/// The service account that client-credentials tokens act for.
+pub const SERVICE_ACCOUNT_ID: &str = "712020:sim-service-account";
+pub const SERVICE_ACCOUNT_NAME: &str = "Sim Service Account";
+
+/// Atlassian's reuse ("leeway") interval for rotated refresh tokens: a used
+/// refresh token may be presented again for 10 minutes after it was rotated.
+pub const ATLASSIAN_REUSE_INTERVAL: Duration = Duration::from_secs(600);
+
 /// How the simulator behaves.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -27,8 +35,11 @@ pub struct Options {
     pub auto_approve: bool,
     /// How many Jira sites the account reaches (1 or 2).
     pub sites: usize,
-    /// A used refresh token may be replayed within this window (Atlassian:
-    /// 10 minutes); later replays revoke the whole grant.
+    /// A used refresh token may be replayed within this window after it was
+    /// rotated, and the replay is a normal rotation (a new, valid token
+    /// pair), as at Atlassian (10 minutes, [`ATLASSIAN_REUSE_INTERVAL`]); a
+    /// later replay revokes the whole grant. Zero is strict mode
+    /// ([`Options::strict`]): every replay revokes.
     pub reuse_interval: Duration,
     /// Delay before the token endpoint answers (to catch a client mid-refresh).
     pub token_delay: Duration,
@@ -40,8 +51,20 @@ impl Default for Options {
             access_ttl: Duration::from_secs(3600),
             auto_approve: true,
             sites: 1,
-            reuse_interval: Duration::ZERO,
+            reuse_interval: ATLASSIAN_REUSE_INTERVAL,
             token_delay: Duration::ZERO,
+        }
+    }
+}
+
+impl Options {
+    /// Strict mode: any replay of a used refresh token revokes the grant at
+    /// once (no reuse interval). Stricter than Atlassian, for tests that must
+    /// prove a client never presents a refresh token twice.
+    pub fn strict() -> Options {
+        Options {
+            reuse_interval: Duration::ZERO,
+            ..Options::default()
         }
     }
 }
@@ -59,6 +82,8 @@ pub struct Counters {
     pub invalid_grants: usize,
     /// Grants revoked because a refresh token was replayed.
     pub revocations: usize,
+    /// Service-account tokens minted with the client-credentials grant.
+    pub service_tokens: usize,
 }
 
 struct PendingCode {
@@ -73,14 +98,26 @@ struct Grant {
     revoked: bool,
 }
 
+/// Whom an access token acts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Holder {
+    /// The user behind a grant (index into `State::grants`).
+    User(usize),
+    /// The app's service account (client-credentials grant): no refresh
+    /// token, untouched by a user's revocation.
+    Service,
+}
+
 struct State {
     options: Options,
     codes: HashMap<String, PendingCode>,
     grants: Vec<Grant>,
-    /// Access token -> (grant index, expiry).
-    access: HashMap<String, (usize, Instant)>,
+    /// Access token -> (holder, expiry).
+    access: HashMap<String, (Holder, Instant)>,
     issues: BTreeMap<String, Value>,
     next_issue: u32,
+    /// Issue links created with `POST issueLink`.
+    links: Vec<Value>,
     serial: u64,
     counters: Counters,
 }
@@ -127,6 +164,7 @@ impl Simulator {
             access: HashMap::new(),
             issues,
             next_issue: 100,
+            links: Vec::new(),
             serial: 0,
             counters: Counters::default(),
         }));
@@ -163,6 +201,23 @@ impl Simulator {
         .collect()
     }
 
+    /// The environment for a service account: jira-mcp with the
+    /// client-credentials grant, bound to the simulated site by cloud id
+    /// (there is no login to discover it).
+    pub fn service_env(&self, token_file: &std::path::Path) -> Vec<(String, String)> {
+        let mut env = self.env("http://127.0.0.1:9/unused", token_file);
+        env.retain(|(k, _)| k != "JIRA_OAUTH_REDIRECT_URI" && k != "JIRA_OAUTH_AUTHORIZE_URL");
+        env.push(("JIRA_OAUTH_GRANT".into(), "client_credentials".into()));
+        env.push(("JIRA_OAUTH_CLOUD_ID".into(), CLOUD_ID.into()));
+        env
+    }
+
+    /// The issue links created so far: id, link type (as recorded), and the
+    /// inward and outward issue keys.
+    pub fn issue_links(&self) -> Vec<Value> {
+        self.state.lock().links.clone()
+    }
+
     /// The token endpoint's counters.
     pub fn counters(&self) -> Counters {
         self.state.lock().counters.clone()
@@ -196,13 +251,15 @@ impl Respond for Router {
                 let delay = state.options.token_delay;
                 state.token(request).set_delay(delay)
             }
-            ("GET", "/oauth/token/accessible-resources") => match state.grant_of(request) {
+            ("GET", "/oauth/token/accessible-resources") => match state.holder_of(request) {
                 Some(_) => ResponseTemplate::new(200).set_body_json(state.sites()),
                 None => unauthorized(),
             },
             _ => match path.strip_prefix(&format!("/ex/jira/{CLOUD_ID}/rest/api/3/")) {
-                Some(tail) if state.grant_of(request).is_some() => state.jira(method, tail, request),
-                Some(_) => unauthorized(),
+                Some(tail) => match state.holder_of(request) {
+                    Some(holder) => state.jira(method, tail, request, holder),
+                    None => unauthorized(),
+                },
                 None => ResponseTemplate::new(404).set_body_json(json!({"errorMessages": [format!("no such endpoint: {method} {path}")], "errors": {}})),
             },
         }
@@ -301,6 +358,7 @@ impl State {
                 self.exchange(&get("code"), &get("redirect_uri"), &get("code_verifier"))
             }
             "refresh_token" => self.refresh(&get("refresh_token")),
+            "client_credentials" => self.client_credentials(),
             other => oauth_error(
                 400,
                 "unsupported_grant_type",
@@ -330,6 +388,24 @@ impl State {
         self.issue(self.grants.len() - 1, refresh)
     }
 
+    /// A service account's token: the client id and secret (checked by the
+    /// caller) are the whole credential, and no refresh token is issued.
+    fn client_credentials(&mut self) -> ResponseTemplate {
+        let access = self.secret("sat");
+        let ttl = self.options.access_ttl;
+        self.access
+            .insert(access.clone(), (Holder::Service, Instant::now() + ttl));
+        self.counters.service_tokens += 1;
+        let mut body = fixture("token/client-credentials.json");
+        body["access_token"] = json!(access);
+        body["expires_in"] = json!(ttl.as_secs().max(1));
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+
+    /// Rotates `presented`. A used token replayed within the reuse interval
+    /// (counted from its rotation) rotates like the current one: Atlassian
+    /// documents the 10-minute leeway for exactly the client that lost a
+    /// token response. Outside it, the replay revokes the whole grant.
     fn refresh(&mut self, presented: &str) -> ResponseTemplate {
         let reuse = self.options.reuse_interval;
         let found = self
@@ -337,21 +413,19 @@ impl State {
             .iter()
             .position(|g| g.current == presented || g.used.contains_key(presented));
         let Some(index) = found else {
-            self.counters.invalid_grants += 1;
-            return oauth_error(403, "invalid_grant", "Unknown or invalid refresh token.");
+            return self.invalid_grant();
         };
         let grant = &mut self.grants[index];
         let replay_too_late = grant
             .used
             .get(presented)
-            .is_some_and(|when| when.elapsed() > reuse);
-        if grant.revoked || replay_too_late {
-            if !grant.revoked {
-                grant.revoked = true;
-                self.counters.revocations += 1;
-            }
-            self.counters.invalid_grants += 1;
-            return oauth_error(403, "invalid_grant", "Unknown or invalid refresh token.");
+            .is_some_and(|rotated| reuse.is_zero() || rotated.elapsed() > reuse);
+        if replay_too_late && !grant.revoked {
+            grant.revoked = true;
+            self.counters.revocations += 1;
+        }
+        if grant.revoked {
+            return self.invalid_grant();
         }
         let next = self.secret("rt");
         let grant = &mut self.grants[index];
@@ -361,11 +435,16 @@ impl State {
         self.issue(index, next)
     }
 
+    fn invalid_grant(&mut self) -> ResponseTemplate {
+        self.counters.invalid_grants += 1;
+        oauth_error(403, "invalid_grant", "Unknown or invalid refresh token.")
+    }
+
     fn issue(&mut self, grant: usize, refresh: String) -> ResponseTemplate {
         let access = self.secret("at");
         let ttl = self.options.access_ttl;
         self.access
-            .insert(access.clone(), (grant, Instant::now() + ttl));
+            .insert(access.clone(), (Holder::User(grant), Instant::now() + ttl));
         ResponseTemplate::new(200).set_body_json(json!({
             "access_token": access,
             "refresh_token": refresh,
@@ -375,12 +454,17 @@ impl State {
         }))
     }
 
-    /// The grant behind a live, unexpired access token of a grant not revoked.
-    fn grant_of(&self, request: &Request) -> Option<usize> {
+    /// Whom a live, unexpired bearer token acts for (a user's only while
+    /// their grant is not revoked).
+    fn holder_of(&self, request: &Request) -> Option<Holder> {
         let header = request.headers.get("authorization")?.to_str().ok()?;
         let token = header.strip_prefix("Bearer ")?;
-        let (grant, expires) = self.access.get(token)?;
-        (Instant::now() < *expires && !self.grants[*grant].revoked).then_some(*grant)
+        let (holder, expires) = self.access.get(token)?;
+        let revoked = match holder {
+            Holder::User(grant) => self.grants.get(*grant).is_none_or(|g| g.revoked),
+            Holder::Service => false,
+        };
+        (Instant::now() < *expires && !revoked).then_some(*holder)
     }
 
     fn sites(&self) -> Value {
@@ -392,15 +476,34 @@ impl State {
     }
 
     /// The Jira REST v3 subset.
-    fn jira(&mut self, method: &str, tail: &str, request: &Request) -> ResponseTemplate {
+    fn jira(
+        &mut self,
+        method: &str,
+        tail: &str,
+        request: &Request,
+        holder: Holder,
+    ) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let q = query(request);
         let parts: Vec<&str> = tail.split('/').collect();
         match (method, parts.as_slice()) {
-            ("GET", ["myself"]) => {
-                ResponseTemplate::new(200).set_body_json(fixture("jira/myself.json"))
-            }
+            ("GET", ["myself"]) => ResponseTemplate::new(200).set_body_json(myself(holder)),
             ("GET", ["project", "search"]) => {
                 ResponseTemplate::new(200).set_body_json(fixture("jira/project-search.json"))
+            }
+            ("GET", ["user", "search"]) => user_search(&q),
+            ("GET", ["issueLinkType"]) => {
+                ResponseTemplate::new(200).set_body_json(fixture("jira/issue-link-types.json"))
+            }
+            ("POST", ["issueLink"]) => self.link(&body),
+            ("GET", ["issue", "createmeta", project, "issuetypes"]) => {
+                createmeta_issue_types(project, &q)
+            }
+            ("GET", ["issue", "createmeta", project, "issuetypes", type_id]) => {
+                createmeta_fields(project, type_id, &q)
+            }
+            ("GET", ["issue", key, "remotelink"]) if self.issues.contains_key(*key) => {
+                remote_links(key, &q)
             }
             ("POST", ["search", "jql"]) => self.search(&body),
             ("POST", ["issue"]) => self.create(&body),
@@ -438,6 +541,69 @@ impl State {
                 Some("This endpoint is not part of the simulator."),
             ),
         }
+    }
+
+    /// `POST issueLink`: both issues must exist and the type must be one of
+    /// the recorded link types (by name or id); a comment must be ADF.
+    /// Jira answers 201 with an empty body.
+    fn link(&mut self, body: &Value) -> ResponseTemplate {
+        let (Some(inward), Some(outward)) = (
+            body["inwardIssue"]["key"].as_str(),
+            body["outwardIssue"]["key"].as_str(),
+        ) else {
+            return jira_error(
+                400,
+                Some((
+                    "issueLink",
+                    "inwardIssue.key and outwardIssue.key are required.",
+                )),
+                None,
+            );
+        };
+        let Some(link_type) = find_link_type(&body["type"]) else {
+            return jira_error(404, None, Some("No issue link type with name or id given."));
+        };
+        if !body["comment"].is_null() && body["comment"]["body"]["type"] != "doc" {
+            return jira_error(
+                400,
+                Some((
+                    "comment",
+                    "Comment body must be an Atlassian Document Format document.",
+                )),
+                None,
+            );
+        }
+        if !(self.issues.contains_key(inward) && self.issues.contains_key(outward)) {
+            return jira_error(
+                404,
+                None,
+                Some("Issue does not exist or you do not have permission to see it."),
+            );
+        }
+        self.record_link(link_type, inward, outward);
+        ResponseTemplate::new(201)
+    }
+
+    /// Stores the link, and shows it in both issues' `issuelinks` field the
+    /// way `GET issue` reports links.
+    fn record_link(&mut self, link_type: Value, inward: &str, outward: &str) {
+        self.serial += 1;
+        let id = (20000 + self.serial).to_string();
+        let brief = |key: &str| json!({"key": key});
+        let link = json!({"id": id, "type": link_type, "inwardIssue": brief(inward), "outwardIssue": brief(outward)});
+        for (key, other, side) in [
+            (outward, inward, "inwardIssue"),
+            (inward, outward, "outwardIssue"),
+        ] {
+            if let Some(issue) = self.issues.get_mut(key) {
+                let entry = json!({"id": id, "type": link_type, side: brief(other)});
+                match issue["fields"]["issuelinks"].as_array_mut() {
+                    Some(list) => list.push(entry),
+                    None => issue["fields"]["issuelinks"] = json!([entry]),
+                }
+            }
+        }
+        self.links.push(link);
     }
 
     fn search(&self, body: &Value) -> ResponseTemplate {
@@ -549,6 +715,180 @@ impl State {
             ),
         }
     }
+}
+
+/// `GET myself`: the recorded user, or for a service account the same
+/// record as an `app` account (service accounts have no e-mail address).
+fn myself(holder: Holder) -> Value {
+    let mut me = fixture("jira/myself.json");
+    if holder == Holder::Service {
+        me["accountId"] = json!(SERVICE_ACCOUNT_ID);
+        me["accountType"] = json!("app");
+        me["displayName"] = json!(SERVICE_ACCOUNT_NAME);
+        me["self"] = json!(format!(
+            "https://api.atlassian.com/ex/jira/{CLOUD_ID}/rest/api/3/user?accountId={SERVICE_ACCOUNT_ID}"
+        ));
+        if let Some(fields) = me.as_object_mut() {
+            fields.remove("emailAddress");
+        }
+    }
+    me
+}
+
+/// `GET user/search`: Cloud wants exactly one of `query` and `accountId`
+/// (400 otherwise); a query matches display names and e-mail addresses.
+fn user_search(q: &HashMap<String, String>) -> ResponseTemplate {
+    let (text, account) = (q.get("query"), q.get("accountId"));
+    if text.is_some() == account.is_some() {
+        return jira_error(
+            400,
+            None,
+            Some("One of 'query' or 'accountId' query parameters must be provided."),
+        );
+    }
+    let (start, max) = match paging(q) {
+        Ok(p) => p,
+        Err(bad) => return *bad,
+    };
+    let needle = text.map(|t| t.to_lowercase());
+    let users: Vec<Value> = fixture("jira/user-search.json")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|u| match (&needle, account) {
+            (Some(needle), _) => ["displayName", "emailAddress"].iter().any(|f| {
+                u[*f]
+                    .as_str()
+                    .is_some_and(|v| v.to_lowercase().contains(needle.as_str()))
+            }),
+            (None, Some(id)) => u["accountId"] == id.as_str(),
+            (None, None) => false,
+        })
+        .skip(start)
+        .take(max)
+        .cloned()
+        .collect();
+    ResponseTemplate::new(200).set_body_json(users)
+}
+
+/// `startAt` and `maxResults` (Jira's defaults 0 and 50), or Jira's 400.
+fn paging(q: &HashMap<String, String>) -> Result<(usize, usize), Box<ResponseTemplate>> {
+    let number = |name: &str, default: usize| match q.get(name) {
+        None => Ok(default),
+        Some(v) => v.parse::<usize>().map_err(|_| {
+            let message = format!("The '{name}' parameter must be a non-negative number.");
+            Box::new(jira_error(400, None, Some(&message)))
+        }),
+    };
+    Ok((number("startAt", 0)?, number("maxResults", 50)?))
+}
+
+/// One page of the array under `list` in a paged fixture, with its
+/// `startAt`, `maxResults` and `total` rewritten to match.
+fn page_of(mut recorded: Value, list: &str, q: &HashMap<String, String>) -> ResponseTemplate {
+    let (start, max) = match paging(q) {
+        Ok(p) => p,
+        Err(bad) => return *bad,
+    };
+    let all = recorded[list].as_array().cloned().unwrap_or_default();
+    recorded[list] = json!(all.iter().skip(start).take(max).collect::<Vec<_>>());
+    recorded["startAt"] = json!(start);
+    recorded["maxResults"] = json!(max);
+    recorded["total"] = json!(all.len());
+    ResponseTemplate::new(200).set_body_json(recorded)
+}
+
+/// Whether the project is one of the recorded ones (by key or id).
+fn project_exists(project: &str) -> bool {
+    fixture("jira/project-search.json")["values"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|p| p["key"] == project || p["id"] == project)
+}
+
+fn no_project(project: &str) -> ResponseTemplate {
+    jira_error(
+        400,
+        None,
+        Some(&format!(
+            "No project could be found with key or id '{project}'."
+        )),
+    )
+}
+
+/// `GET issue/createmeta/{project}/issuetypes`: the recorded Task, Bug and
+/// Story for any recorded project; 400 for another project.
+fn createmeta_issue_types(project: &str, q: &HashMap<String, String>) -> ResponseTemplate {
+    if !project_exists(project) {
+        return no_project(project);
+    }
+    page_of(fixture("jira/createmeta-issuetypes.json"), "issueTypes", q)
+}
+
+/// `GET issue/createmeta/{project}/issuetypes/{id}`: the recorded create
+/// screen (recorded for Task; served for each recorded type); 400 for an
+/// unknown project or issue type id.
+fn createmeta_fields(
+    project: &str,
+    type_id: &str,
+    q: &HashMap<String, String>,
+) -> ResponseTemplate {
+    if !project_exists(project) {
+        return no_project(project);
+    }
+    let known = fixture("jira/createmeta-issuetypes.json")["issueTypes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|t| t["id"] == type_id);
+    if !known {
+        return jira_error(
+            400,
+            None,
+            Some(&format!(
+                "The issue type with id '{type_id}' does not exist or is not valid for project '{project}'."
+            )),
+        );
+    }
+    page_of(fixture("jira/createmeta-fields.json"), "fields", q)
+}
+
+/// `GET issue/{key}/remotelink`: ED-1's recorded links (other issues have
+/// none); with `globalId`, the one link as an object, or 404.
+fn remote_links(key: &str, q: &HashMap<String, String>) -> ResponseTemplate {
+    let links = match key {
+        "ED-1" => fixture("jira/remote-links.json"),
+        _ => json!([]),
+    };
+    let Some(global_id) = q.get("globalId") else {
+        return ResponseTemplate::new(200).set_body_json(links);
+    };
+    match links
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["globalId"] == global_id.as_str())
+    {
+        Some(link) => ResponseTemplate::new(200).set_body_json(link),
+        None => jira_error(404, None, Some("Remote issue link does not exist.")),
+    }
+}
+
+/// The recorded link type named or numbered by a request's `type`.
+fn find_link_type(wanted: &Value) -> Option<Value> {
+    let (name, id) = (wanted["name"].as_str(), wanted["id"].as_str());
+    fixture("jira/issue-link-types.json")["issueLinkTypes"]
+        .as_array()?
+        .iter()
+        .find(|t| {
+            name.is_some_and(|n| {
+                t["name"]
+                    .as_str()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(n))
+            }) || id.is_some_and(|i| t["id"] == i)
+        })
+        .cloned()
 }
 
 fn consent_page(request: &Request) -> ResponseTemplate {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use e2e_tests::binary::{self, call};
-use e2e_tests::sim::{CLOUD_ID, Options, Simulator};
+use e2e_tests::sim::{CLOUD_ID, Options, SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_NAME, Simulator};
 use gouqi_oauth::{FileStore, TokenStore};
 use serde_json::{Value, json};
 
@@ -95,10 +95,85 @@ async fn tool_calls_through_the_binary() {
 }
 
 #[tokio::test]
+async fn the_lookup_metadata_and_link_tools_through_the_binary() {
+    let setup = logged_in(Options::default()).await;
+    let (client, _) = binary::serve(&setup.env).await;
+    let users = ok(&client, "lookup_account_id", json!({"query": "mia"})).await;
+    assert_eq!(users["users"][0]["account_id"], "5b10a2844c20165700ede21g");
+    let types = ok(&client, "get_issue_link_types", json!({})).await;
+    assert_eq!(types["link_types"][0]["outward"], "blocks");
+    let issue_types = ok(
+        &client,
+        "get_project_issue_types",
+        json!({"project_key": "ED"}),
+    )
+    .await;
+    assert_eq!(issue_types["issue_types"].as_array().map(Vec::len), Some(3));
+    // By name: the tool looks the id up among the project's issue types first.
+    let fields = ok(
+        &client,
+        "get_create_fields",
+        json!({"project_key": "ED", "issue_type": "Bug"}),
+    )
+    .await;
+    assert_eq!(fields["issue_type_id"], "10002");
+    assert_eq!(
+        fields["fields"][2]["allowed_values"],
+        json!(["High", "Medium", "Low"])
+    );
+    let linked = ok(
+        &client,
+        "create_issue_link",
+        json!({"link_type": "Blocks", "inward_issue": "ED-2", "outward_issue": "ED-1", "comment": "ED-1 *first*"}),
+    )
+    .await;
+    assert_eq!(linked["linked"], true);
+    let links = setup.sim.issue_links();
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!(links[0]["inwardIssue"]["key"], "ED-2");
+    let remote = ok(
+        &client,
+        "get_remote_issue_links",
+        json!({"issue_key": "ED-1"}),
+    )
+    .await;
+    assert_eq!(remote["links"][0]["application"], "GitHub");
+    assert_eq!(remote["links"].as_array().map(Vec::len), Some(2));
+    // Bad input reaches the tool as Jira's 400/404, not as a hang or a crash.
+    let (is_error, message) = call(
+        &client,
+        "get_create_fields",
+        json!({"project_key": "NOPE", "issue_type": "10001"}),
+    )
+    .await;
+    assert!(is_error && message.contains("400"), "{message}");
+}
+
+#[tokio::test]
+async fn a_client_credentials_server_acts_as_the_service_account() {
+    let sim = Simulator::start(Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = sim.service_env(&dir.path().join("tokens.json"));
+    let (client, _) = binary::serve(&env).await;
+    let me = ok(&client, "get_current_user", json!({})).await;
+    assert_eq!(
+        (me["display_name"].as_str(), me["account_id"].as_str()),
+        (Some(SERVICE_ACCOUNT_NAME), Some(SERVICE_ACCOUNT_ID))
+    );
+    let counters = sim.counters();
+    assert_eq!(
+        (counters.service_tokens, counters.logins, counters.refreshes),
+        (1, 0, 0),
+        "{counters:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_access_token_is_refreshed_across_expiry() {
+    // Strict, so that a refresh token presented twice would show up below.
     let setup = logged_in(Options {
         access_ttl: Duration::from_secs(3),
-        ..Options::default()
+        ..Options::strict()
     })
     .await;
     let (client, _) = binary::serve(&setup.env).await;
@@ -113,8 +188,9 @@ async fn the_access_token_is_refreshed_across_expiry() {
 
 #[tokio::test]
 async fn two_server_processes_share_one_token_file_across_rotations() {
-    // Strict: any replayed refresh token revokes the grant at once.
-    let setup = logged_in(Options::default()).await;
+    // Strict: any replayed refresh token revokes the grant at once, so the
+    // two processes must never present the same refresh token twice.
+    let setup = logged_in(Options::strict()).await;
     let (a, _) = binary::serve(&setup.env).await;
     let (b, _) = binary::serve(&setup.env).await;
     let rotate = |client: binary::McpClient| async move {
@@ -165,10 +241,10 @@ async fn a_revoked_grant_gives_an_actionable_error() {
 
 #[tokio::test]
 async fn a_process_killed_mid_refresh_leaves_a_token_file_the_next_start_loads() {
-    // Atlassian lets a used refresh token be replayed for a while (10 min).
+    // The default simulator, like Atlassian, lets a used refresh token be
+    // replayed for 10 minutes: the next start replays the one in the file.
     let options = Options {
         access_ttl: Duration::from_secs(2),
-        reuse_interval: Duration::from_secs(600),
         ..Options::default()
     };
     let setup = logged_in(options).await;

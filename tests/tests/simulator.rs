@@ -1,11 +1,15 @@
 //! The simulated Atlassian follows the rules the other tests rely on: a
-//! confidential client, PKCE, rotating refresh tokens, and a replayed refresh
-//! token revoking the whole grant.
+//! confidential client, PKCE, rotating refresh tokens with Atlassian's reuse
+//! interval (or strict mode), the client-credentials grant, and the Jira
+//! endpoints jira-mcp's tools call.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
-use e2e_tests::sim::{CLIENT_ID, CLIENT_SECRET, CLOUD_ID, Options, Simulator};
-use serde_json::Value;
+use e2e_tests::sim::{
+    CLIENT_ID, CLIENT_SECRET, CLOUD_ID, Options, SERVICE_ACCOUNT_NAME, Simulator,
+};
+use serde_json::{Value, json};
 
 async fn post_token(sim: &Simulator, form: &[(&str, &str)]) -> (u16, Value) {
     let response = reqwest::Client::new()
@@ -71,9 +75,30 @@ async fn refresh(sim: &Simulator, token: &str) -> (u16, Value) {
     .await
 }
 
+/// GET (or POST with `body`) on the simulated Jira: (status, JSON or Null).
+async fn jira(sim: &Simulator, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let url = format!("{}/ex/jira/{CLOUD_ID}/rest/api/3/{path}", sim.uri());
+    let client = reqwest::Client::new();
+    let request = match body {
+        Some(body) => client.post(url).json(&body),
+        None => client.get(url),
+    };
+    let response = request.bearer_auth(token).send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn access_token(sim: &Simulator) -> String {
+    login(sim).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test]
-async fn a_replayed_refresh_token_revokes_the_whole_grant() {
-    let sim = Simulator::start(Options::default()).await;
+async fn a_replayed_refresh_token_revokes_the_whole_grant_in_strict_mode() {
+    let sim = Simulator::start(Options::strict()).await;
     let first = login(&sim).await;
     let old = first["refresh_token"].as_str().unwrap();
     let (status, second) = refresh(&sim, old).await;
@@ -161,5 +186,308 @@ async fn jira_answers_401_to_unknown_tokens_and_400_to_bad_input() {
     assert_eq!(
         body["errors"]["summary"],
         "You must specify a summary of the issue."
+    );
+}
+
+#[tokio::test]
+async fn by_default_a_replay_within_the_reuse_interval_rotates_again() {
+    let sim = Simulator::start(Options::default()).await;
+    assert_eq!(
+        Options::default().reuse_interval,
+        Duration::from_secs(600),
+        "Atlassian's interval"
+    );
+    let first = login(&sim).await;
+    let old = first["refresh_token"].as_str().unwrap();
+    let (_, second) = refresh(&sim, old).await;
+
+    // The client that lost `second` replays `old`: a new, valid pair.
+    let (status, replayed) = refresh(&sim, old).await;
+    assert_eq!(status, 200, "{replayed}");
+    assert_ne!(replayed["refresh_token"], second["refresh_token"]);
+    assert_ne!(replayed["access_token"], second["access_token"]);
+    let (status, _) = jira(
+        &sim,
+        replayed["access_token"].as_str().unwrap(),
+        "myself",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Both rotated tokens stay usable within the interval, so does the newest.
+    for token in [&second, &replayed] {
+        let (status, body) = refresh(&sim, token["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let counters = sim.counters();
+    assert_eq!(
+        (
+            counters.refreshes,
+            counters.revocations,
+            counters.invalid_grants
+        ),
+        (4, 0, 0),
+        "{counters:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_replay_after_the_reuse_interval_revokes_the_grant() {
+    let sim = Simulator::start(Options {
+        reuse_interval: Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
+    let first = login(&sim).await;
+    let old = first["refresh_token"].as_str().unwrap();
+    let (_, second) = refresh(&sim, old).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let (status, body) = refresh(&sim, old).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("invalid_grant"))
+    );
+    let (status, _) = refresh(&sim, second["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 403, "the newest refresh token dies with the grant");
+    let (status, _) = jira(
+        &sim,
+        second["access_token"].as_str().unwrap(),
+        "myself",
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    let counters = sim.counters();
+    assert_eq!(
+        (
+            counters.refreshes,
+            counters.revocations,
+            counters.invalid_grants
+        ),
+        (1, 1, 2),
+        "{counters:?}"
+    );
+}
+
+async fn client_credentials(sim: &Simulator, secret: &str) -> (u16, Value) {
+    post_token(
+        sim,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", secret),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_client_credentials_grant_gives_a_service_account_token_without_refresh_token() {
+    let sim = Simulator::start(Options::default()).await;
+    let (status, body) = client_credentials(&sim, "wrong").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("access_denied"))
+    );
+
+    let (status, tokens) = client_credentials(&sim, CLIENT_SECRET).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert!(tokens.get("refresh_token").is_none(), "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 3600);
+    let token = tokens["access_token"].as_str().unwrap();
+    let (status, me) = jira(&sim, token, "myself", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (me["displayName"].as_str(), me["accountType"].as_str()),
+        (Some(SERVICE_ACCOUNT_NAME), Some("app"))
+    );
+    // A user's revocation is not the service account's.
+    sim.revoke_all();
+    let (status, _) = jira(&sim, token, "issueLinkType", None).await;
+    assert_eq!(status, 200);
+    let counters = sim.counters();
+    assert_eq!(
+        (
+            counters.service_tokens,
+            counters.logins,
+            counters.token_requests
+        ),
+        (1, 0, 2),
+        "{counters:?}"
+    );
+}
+
+const NEW_ENDPOINTS: [&str; 6] = [
+    "user/search?query=mia",
+    "issueLinkType",
+    "issue/createmeta/ED/issuetypes",
+    "issue/createmeta/ED/issuetypes/10001",
+    "issue/ED-1/remotelink",
+    "issueLink",
+];
+
+async fn call_endpoint(sim: &Simulator, token: &str, path: &str) -> (u16, Value) {
+    let link = json!({"type": {"name": "Blocks"}, "inwardIssue": {"key": "ED-2"}, "outwardIssue": {"key": "ED-1"}});
+    let body = (path == "issueLink").then_some(link);
+    jira(sim, token, path, body).await
+}
+
+#[tokio::test]
+async fn the_tool_endpoints_answer_401_to_unknown_and_expired_tokens() {
+    let sim = Simulator::start(Options {
+        access_ttl: Duration::from_millis(400),
+        ..Options::default()
+    })
+    .await;
+    let token = access_token(&sim).await;
+    for path in NEW_ENDPOINTS {
+        assert_eq!(call_endpoint(&sim, "made-up", path).await.0, 401, "{path}");
+        let (status, body) = call_endpoint(&sim, &token, path).await;
+        assert!(status == 200 || status == 201, "{path}: {status} {body}");
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    for path in NEW_ENDPOINTS {
+        assert_eq!(call_endpoint(&sim, &token, path).await.0, 401, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn user_search_finds_by_name_or_account_id_and_refuses_bad_input() {
+    let sim = Simulator::start(Options::default()).await;
+    let token = access_token(&sim).await;
+    let (status, users) = jira(&sim, &token, "user/search?query=KRYSTOF", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
+    assert_eq!(users[0]["accountId"], "5b10a2844c20165700ede21g");
+    let by_id = jira(
+        &sim,
+        &token,
+        "user/search?accountId=5b10a2844c20165700ede21g",
+        None,
+    )
+    .await;
+    assert_eq!(by_id, (200, users));
+    let none = jira(&sim, &token, "user/search?query=nobody", None).await;
+    assert_eq!(none, (200, json!([])));
+    for bad in [
+        "user/search",
+        "user/search?query=mia&accountId=x",
+        "user/search?query=mia&maxResults=many",
+    ] {
+        let (status, body) = jira(&sim, &token, bad, None).await;
+        assert_eq!(status, 400, "{bad}");
+        assert!(body["errorMessages"][0].is_string(), "{bad}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn link_types_and_create_metadata_come_from_the_fixtures() {
+    let sim = Simulator::start(Options::default()).await;
+    let token = access_token(&sim).await;
+    let (_, types) = jira(&sim, &token, "issueLinkType", None).await;
+    let names: Vec<&str> = types["issueLinkTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Blocks", "Duplicate", "Relates"]);
+
+    let (_, page) = jira(&sim, &token, "issue/createmeta/ED/issuetypes", None).await;
+    assert_eq!(page["issueTypes"].as_array().map(Vec::len), Some(3));
+    let (_, page) = jira(
+        &sim,
+        &token,
+        "issue/createmeta/MKY/issuetypes?startAt=1&maxResults=1",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            &page["issueTypes"][0]["name"],
+            &page["total"],
+            &page["startAt"]
+        ),
+        (&json!("Bug"), &json!(3), &json!(1))
+    );
+    let (_, fields) = jira(&sim, &token, "issue/createmeta/ED/issuetypes/10002", None).await;
+    assert_eq!(fields["fields"].as_array().map(Vec::len), Some(5));
+    assert_eq!(fields["fields"][0]["fieldId"], "summary");
+    for bad in [
+        "issue/createmeta/NOPE/issuetypes",
+        "issue/createmeta/NOPE/issuetypes/10001",
+        "issue/createmeta/ED/issuetypes/99999",
+        "issue/createmeta/ED/issuetypes?maxResults=-1",
+    ] {
+        let (status, body) = jira(&sim, &token, bad, None).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn issue_links_are_validated_and_recorded() {
+    let sim = Simulator::start(Options::default()).await;
+    let token = access_token(&sim).await;
+    let link = |kind: Value, inward: &str, outward: &str| json!({"type": kind, "inwardIssue": {"key": inward}, "outwardIssue": {"key": outward}});
+    let mut commented = link(json!({"id": "10003"}), "ED-1", "ED-2");
+    commented["comment"] = json!({"body": "not ADF"});
+    let refused = [
+        (link(json!({"name": "Clones"}), "ED-1", "ED-2"), 404),
+        (link(json!({"name": "Blocks"}), "ED-1", "ED-404"), 404),
+        (
+            json!({"type": {"name": "Blocks"}, "inwardIssue": {"key": "ED-1"}}),
+            400,
+        ),
+        (commented, 400),
+    ];
+    for (body, want) in refused {
+        let (status, answer) = jira(&sim, &token, "issueLink", Some(body.clone())).await;
+        assert_eq!(status, want, "{body} -> {answer}");
+    }
+    assert!(sim.issue_links().is_empty());
+
+    let mut good = link(json!({"name": "blocks"}), "ED-2", "ED-1");
+    good["comment"] = json!({"body": {"type": "doc", "version": 1, "content": []}});
+    assert_eq!(
+        jira(&sim, &token, "issueLink", Some(good)).await,
+        (201, Value::Null)
+    );
+    let links = sim.issue_links();
+    assert_eq!(links.len(), 1);
+    assert_eq!(
+        (&links[0]["type"]["name"], &links[0]["outwardIssue"]["key"]),
+        (&json!("Blocks"), &json!("ED-1"))
+    );
+    let (_, issue) = jira(&sim, &token, "issue/ED-2", None).await;
+    assert_eq!(
+        issue["fields"]["issuelinks"][0]["outwardIssue"]["key"],
+        "ED-1"
+    );
+}
+
+#[tokio::test]
+async fn remote_links_are_served_for_ed_1_and_none_elsewhere() {
+    let sim = Simulator::start(Options::default()).await;
+    let token = access_token(&sim).await;
+    let (status, links) = jira(&sim, &token, "issue/ED-1/remotelink", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(links.as_array().map(Vec::len), Some(2));
+    let (status, one) = jira(
+        &sim,
+        &token,
+        "issue/ED-1/remotelink?globalId=system%3Dhttps%3A%2F%2Fsupport.example.com%26id%3D1",
+        None,
+    )
+    .await;
+    assert_eq!((status, &one["id"]), (200, &json!(10001)));
+    assert_eq!(
+        jira(&sim, &token, "issue/ED-2/remotelink", None).await,
+        (200, json!([]))
+    );
+    assert_eq!(
+        jira(&sim, &token, "issue/ED-404/remotelink", None).await.0,
+        404
     );
 }
