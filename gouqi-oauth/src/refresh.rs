@@ -201,9 +201,7 @@ impl TokenCache {
             return Ok(());
         }
         if let Some(stored) = self.inner.store.load()? {
-            if let Some(wanted) = &self.inner.site {
-                check_site(&stored, wanted)?;
-            }
+            self.check_stored(&stored)?;
             // Still valid, if perhaps inside the skew window: the typed
             // accessors can use it while a refresh runs in the background.
             if !stored.expires_within(Duration::ZERO, SystemTime::now()) {
@@ -361,10 +359,29 @@ impl TokenCache {
     async fn load(&self) -> Result<Option<TokenSet>> {
         let store = self.inner.store.clone();
         let stored = blocking(move || store.load()).await?;
-        if let (Some(stored), Some(wanted)) = (&stored, &self.inner.site) {
-            check_site(stored, wanted)?;
+        if let Some(stored) = &stored {
+            self.check_stored(stored)?;
         }
         Ok(stored)
+    }
+
+    /// Refuses stored tokens of another site, or a user's login where this
+    /// cache mints service-account tokens (they would act as that user).
+    fn check_stored(&self, stored: &TokenSet) -> Result<()> {
+        if let Some(wanted) = &self.inner.site {
+            check_site(stored, wanted)?;
+        }
+        if *self.inner.source.grant_kind() == Grant::ClientCredentials
+            && stored.refresh_token.is_some()
+        {
+            return Err(Error::Config(format!(
+                "{} holds a user's login (it has a refresh token), but this client uses the \
+                 client-credentials grant of a service account. Give the service account a \
+                 token store of its own (for jira-mcp: JIRA_OAUTH_TOKEN_FILE)",
+                self.inner.store.location()
+            )));
+        }
+        Ok(())
     }
 
     async fn save(&self, tokens: &TokenSet) -> Result<()> {

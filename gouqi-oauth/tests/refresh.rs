@@ -729,3 +729,27 @@ async fn an_unsaved_refresh_is_saved_on_the_next_use() {
     let stored = store.load().unwrap().unwrap();
     assert_eq!(stored.refresh_token.unwrap().secret(), "refresh-1");
 }
+
+/// A service account must never act on a user's stored login.
+#[tokio::test]
+async fn client_credentials_refuse_a_stored_user_login() {
+    let server = MockServer::start().await;
+    token_post()
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    issue_ok("user-access").expect(0).mount(&server).await;
+    let store = MemoryStore::with_tokens(valid_tokens("user-access", "user-refresh"));
+    let source = source(&server).grant(gouqi_oauth::Grant::ClientCredentials);
+    let cache = TokenCache::new(source, store.clone());
+    let err = cache.token().await.unwrap_err();
+    assert!(err.to_string().contains("token store of its own"), "{err}");
+    // The client refuses at construction, before any request.
+    let err = Jira::new(server.uri(), cache).unwrap_err();
+    assert!(err.to_string().contains("token store of its own"), "{err}");
+    assert_eq!(
+        store.load().unwrap().unwrap().access_token.secret(),
+        "user-access"
+    );
+}

@@ -26,8 +26,7 @@ async fn a_refresh_in_flight_is_saved_before_exit(ending: Ending) {
     // Strict replay rules: a spent refresh token sent again revokes the grant.
     let sim = Simulator::start(Options {
         access_ttl: Duration::from_secs(1),
-        reuse_interval: Duration::ZERO,
-        ..Options::default()
+        ..Options::strict()
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
