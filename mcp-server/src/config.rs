@@ -213,11 +213,12 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
         default_file: Option<PathBuf>,
     ) -> Result<Config, ConfigError> {
-        let file = Self::choose_file(flags, env, default_file)?;
-        let from_file = match &file {
-            Some(path) => read_toml(path)?,
+        let chosen = Self::choose_file(flags, env, default_file)?;
+        let from_file = match &chosen {
+            Some(file) => read_toml(file)?,
             None => BTreeMap::new(),
         };
+        let file = chosen.map(|c| c.path);
         let mut settings: BTreeMap<&'static str, Setting> = BTreeMap::new();
         for name in VARIABLES {
             let value = flags
@@ -241,14 +242,18 @@ impl Config {
         flags: &Flags,
         env: &dyn Fn(&str) -> Option<String>,
         default_file: Option<PathBuf>,
-    ) -> Result<Option<PathBuf>, ConfigError> {
+    ) -> Result<Option<ConfigFile>, ConfigError> {
+        let chosen = |path: PathBuf, named_by| ConfigFile { path, named_by };
         if let Some(path) = &flags.config {
-            return exists(path, "--config", &Source::Flag).map(Some);
+            return exists(path, "--config", &Source::Flag).map(|p| Some(chosen(p, "--config")));
         }
         if let Some(path) = env("JIRA_MCP_CONFIG").filter(|p| !p.is_empty()) {
-            return exists(Path::new(&path), "JIRA_MCP_CONFIG", &Source::Env).map(Some);
+            return exists(Path::new(&path), "JIRA_MCP_CONFIG", &Source::Env)
+                .map(|p| Some(chosen(p, "JIRA_MCP_CONFIG")));
         }
-        Ok(default_file.filter(|p| p.is_file()))
+        Ok(default_file
+            .filter(|p| p.is_file())
+            .map(|p| chosen(p, "the default config file")))
     }
 
     /// The Jira REST API version for this deployment.
@@ -280,27 +285,24 @@ pub fn default_config_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "jira-mcp").map(|d| d.config_dir().join("config.toml"))
 }
 
+/// The TOML file in use, and what named it (`--config`, `JIRA_MCP_CONFIG`
+/// or the default location), for messages.
+struct ConfigFile {
+    path: PathBuf,
+    named_by: &'static str,
+}
+
 /// The TOML key for a variable: `JIRA_OAUTH_CLIENT_ID` is `oauth_client_id`.
 pub fn toml_key(variable: &str) -> String {
     variable.trim_start_matches("JIRA_").to_ascii_lowercase()
 }
 
-fn read_toml(path: &Path) -> Result<BTreeMap<&'static str, Setting>, ConfigError> {
-    let source = Source::File(path.to_path_buf());
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        error(
-            "JIRA_MCP_CONFIG",
-            Some(&source),
-            format!("cannot read it: {e}"),
-        )
-    })?;
-    let table: toml::Table = text.parse().map_err(|e| {
-        error(
-            "JIRA_MCP_CONFIG",
-            Some(&source),
-            format!("not valid TOML: {e}"),
-        )
-    })?;
+fn read_toml(file: &ConfigFile) -> Result<BTreeMap<&'static str, Setting>, ConfigError> {
+    let source = Source::File(file.path.clone());
+    let fail = |message: String| error(file.named_by, Some(&source), message);
+    let text =
+        std::fs::read_to_string(&file.path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| fail(toml_error(&text, &e)))?;
     let mut out = BTreeMap::new();
     for (key, value) in table {
         let Some(name) = VARIABLES
@@ -308,11 +310,10 @@ fn read_toml(path: &Path) -> Result<BTreeMap<&'static str, Setting>, ConfigError
             .find(|v| toml_key(v) == key && **v != "JIRA_MCP_CONFIG")
         else {
             let known: Vec<String> = VARIABLES[..17].iter().map(|v| toml_key(v)).collect();
-            return Err(error(
-                "JIRA_MCP_CONFIG",
-                Some(&source),
-                format!("unknown key `{key}`; the keys are: {}", known.join(", ")),
-            ));
+            return Err(fail(format!(
+                "unknown key `{key}`; the keys are: {}",
+                known.join(", ")
+            )));
         };
         let text = match value {
             toml::Value::String(s) => s,
@@ -332,6 +333,23 @@ fn read_toml(path: &Path) -> Result<BTreeMap<&'static str, Setting>, ConfigError
         out.insert(*name, (text, source.clone()));
     }
     Ok(out)
+}
+
+/// A TOML syntax error by line and column, without the offending line: it
+/// may hold a client secret, an API token or a password, and this message
+/// ends up in MCP hosts' logs.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let place = e.span().map(|span| {
+        let before = text.get(..span.start).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!(" at line {line}, column {column}")
+    });
+    format!(
+        "not valid TOML{}: {}. (The line is not shown: it may hold a secret.)",
+        place.unwrap_or_default(),
+        e.message().trim_end_matches('.')
+    )
 }
 
 struct Settings(BTreeMap<&'static str, Setting>);

@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use crate::auth::{NOT_CONFIGURED, NOT_LOGGED_IN, OAuthSetup};
+use crate::bounds::{DEFAULT_TEXT_CHARS, MAX_TEXT_CHARS, TextLimit};
 use crate::config::{Auth, Config, Deployment, Grant};
+use crate::input;
 use crate::text::{markdown_to_adf, markdown_to_wiki, rich_text_to_string};
 
 /// Scopes the classic Jira Cloud scopes map onto.
@@ -214,9 +216,11 @@ impl JiraClient {
         Err(ToolError::new(match status {
             400 => format!("Jira rejected the request (400): {detail}"),
             401 if response.is_scope_mismatch() => self.scope_message(scope).await,
-            401 => format!(
-                "Jira rejected the credentials (401), even after a token refresh. {NOT_LOGGED_IN}"
-            ),
+            // OAuth: a second 401, after one refresh: not an expiry problem.
+            401 if self.oauth.is_some() => gouqi_oauth::Error::FreshTokenRejected.to_string(),
+            401 => "Jira rejected the credentials (401): check the username and API token, \
+                    or the personal access token, in the configuration"
+                .to_string(),
             403 => format!(
                 "Jira denied permission (403): {detail}. Check that your account may do this in the project"
             ),
@@ -252,26 +256,35 @@ impl JiraClient {
         site.join(&format!("browse/{key}")).ok().map(String::from)
     }
 
-    /// One issue, concisely, with its description and newest comments.
-    pub async fn get_issue(&self, key: &str, fields: &[String]) -> ToolResult {
+    /// One issue, concisely, with its description and newest comments; each
+    /// text field cut at `max_text` characters (with a marker).
+    pub async fn get_issue(&self, key: &str, fields: &[String], max_text: u32) -> ToolResult {
+        let limit = TextLimit {
+            chars: input::in_range("max_text_length", max_text, 1..=MAX_TEXT_CHARS)?,
+            issue_key: key,
+        };
         let wanted = field_list(&ISSUE_FIELDS, fields);
         let issue = self
             .request(
                 Method::GET,
-                &format!("issue/{}", encode(key)),
+                &format!("issue/{}", input::issue_key(key)?),
                 &[("fields", &wanted)],
                 None,
                 READ,
             )
             .await?;
-        let mut out = self.summarize(&issue, fields);
+        let mut out = self.summarize(&issue, fields, limit);
         let f = &issue["fields"];
-        insert(&mut out, "description", text_or_null(&f["description"]));
+        insert(
+            &mut out,
+            "description",
+            limit.value(text_or_null(&f["description"])),
+        );
         insert(&mut out, "reporter", user(&f["reporter"]));
         insert(&mut out, "labels", f["labels"].clone());
         insert(&mut out, "created", f["created"].clone());
         insert(&mut out, "parent", f["parent"]["key"].clone());
-        insert(&mut out, "comments", comments(&f["comment"]));
+        insert(&mut out, "comments", comments(&f["comment"], limit));
         Ok(Value::Object(out))
     }
 
@@ -287,7 +300,7 @@ impl JiraClient {
             .split(',')
             .map(String::from)
             .collect();
-        let max = max_results.clamp(1, 100);
+        let max = input::in_range("max_results", max_results, 1..=100)?;
         let (page, next) = match self.deployment {
             Deployment::Cloud => {
                 let mut body = json!({"jql": jql, "fields": wanted, "maxResults": max});
@@ -321,7 +334,13 @@ impl JiraClient {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|i| Value::Object(self.summarize(i, fields)))
+            .map(|i| {
+                let limit = TextLimit {
+                    chars: DEFAULT_TEXT_CHARS,
+                    issue_key: i["key"].as_str().unwrap_or_default(),
+                };
+                Value::Object(self.summarize(i, fields, limit))
+            })
             .collect();
         let mut out = Map::new();
         insert(&mut out, "issues", Value::Array(issues));
@@ -347,7 +366,10 @@ impl JiraClient {
         extra: Option<&Map<String, Value>>,
     ) -> ToolResult {
         let mut fields = Map::new();
-        fields.insert("project".into(), json!({"key": project_key}));
+        fields.insert(
+            "project".into(),
+            json!({"key": input::project_key(project_key)?}),
+        );
         fields.insert("issuetype".into(), id_or_name(issue_type));
         fields.insert("summary".into(), json!(summary));
         if let Some(text) = description {
@@ -390,7 +412,7 @@ impl JiraClient {
         }
         self.request(
             Method::PUT,
-            &format!("issue/{}", encode(key)),
+            &format!("issue/{}", input::issue_key(key)?),
             &[],
             Some(&json!({"fields": fields})),
             WRITE,
@@ -404,7 +426,7 @@ impl JiraClient {
         let answer = self
             .request(
                 Method::GET,
-                &format!("issue/{}/transitions", encode(key)),
+                &format!("issue/{}/transitions", input::issue_key(key)?),
                 &[],
                 None,
                 READ,
@@ -461,7 +483,7 @@ impl JiraClient {
         }
         self.request(
             Method::POST,
-            &format!("issue/{}/transitions", encode(key)),
+            &format!("issue/{}/transitions", input::issue_key(key)?),
             &[],
             Some(&body),
             WRITE,
@@ -476,7 +498,7 @@ impl JiraClient {
         let comment = self
             .request(
                 Method::POST,
-                &format!("issue/{}/comment", encode(key)),
+                &format!("issue/{}/comment", input::issue_key(key)?),
                 &[],
                 Some(&request),
                 WRITE,
@@ -505,7 +527,7 @@ impl JiraClient {
         let log = self
             .request(
                 Method::POST,
-                &format!("issue/{}/worklog", encode(key)),
+                &format!("issue/{}/worklog", input::issue_key(key)?),
                 &[],
                 Some(&request),
                 WRITE,
@@ -521,7 +543,7 @@ impl JiraClient {
         let links = self
             .request(
                 Method::GET,
-                &format!("issue/{}/remotelink", encode(key)),
+                &format!("issue/{}/remotelink", input::issue_key(key)?),
                 &[],
                 None,
                 READ,
@@ -538,7 +560,10 @@ impl JiraClient {
         let answer = self
             .request(
                 Method::GET,
-                &format!("issue/createmeta/{}/issuetypes", encode(project_key)),
+                &format!(
+                    "issue/createmeta/{}/issuetypes",
+                    input::project_key(project_key)?
+                ),
                 &[("maxResults", "100")],
                 None,
                 READ,
@@ -559,7 +584,7 @@ impl JiraClient {
         let type_id = self.issue_type_id(project_key, issue_type).await?;
         let path = format!(
             "issue/createmeta/{}/issuetypes/{}",
-            encode(project_key),
+            input::project_key(project_key)?,
             encode(&type_id)
         );
         let answer = self
@@ -612,7 +637,7 @@ impl JiraClient {
 
     /// Projects visible to the user, optionally filtered by a text query.
     pub async fn list_projects(&self, query: Option<&str>, max_results: u32) -> ToolResult {
-        let max = max_results.clamp(1, 100);
+        let max = input::in_range("max_results", max_results, 1..=100)?;
         let projects: Vec<Value> = match self.deployment {
             Deployment::Cloud => {
                 let max_text = max.to_string();
@@ -687,7 +712,11 @@ impl JiraClient {
         outward_issue: &str,
         comment: Option<&str>,
     ) -> ToolResult {
-        let mut body = json!({"type": {"name": link_type}, "inwardIssue": {"key": inward_issue}, "outwardIssue": {"key": outward_issue}});
+        let (inward, outward) = (
+            input::issue_key(inward_issue)?,
+            input::issue_key(outward_issue)?,
+        );
+        let mut body = json!({"type": {"name": link_type}, "inwardIssue": {"key": inward}, "outwardIssue": {"key": outward}});
         if let Some(text) = comment {
             body["comment"] = json!({"body": self.rich_text(text)});
         }
@@ -734,7 +763,12 @@ impl JiraClient {
     }
 
     /// The concise form of an issue used by every tool.
-    fn summarize(&self, issue: &Value, extra_fields: &[String]) -> Map<String, Value> {
+    fn summarize(
+        &self,
+        issue: &Value,
+        extra_fields: &[String],
+        limit: TextLimit,
+    ) -> Map<String, Value> {
         let f = &issue["fields"];
         let key = issue["key"].as_str().unwrap_or_default();
         let mut out = Map::new();
@@ -755,7 +789,7 @@ impl JiraClient {
         let extra: Map<String, Value> = extra_fields
             .iter()
             .filter(|name| f.get(name.as_str()).is_some())
-            .map(|name| (name.clone(), readable(&f[name.as_str()])))
+            .map(|name| (name.clone(), limit.value(readable(&f[name.as_str()]))))
             .collect();
         if !extra.is_empty() {
             out.insert("fields".into(), Value::Object(extra));
@@ -853,10 +887,11 @@ fn user(value: &Value) -> Value {
     )
 }
 
-fn comments(page: &Value) -> Value {
+fn comments(page: &Value, limit: TextLimit) -> Value {
     let all = page["comments"].as_array().cloned().unwrap_or_default();
     let newest = all.iter().rev().take(COMMENTS_SHOWN).rev().map(|c| {
-        json!({"id": c["id"], "author": user(&c["author"]), "created": c["created"], "body": rich_text_to_string(&c["body"])})
+        let body = limit.text(rich_text_to_string(&c["body"]));
+        json!({"id": c["id"], "author": user(&c["author"]), "created": c["created"], "body": body})
     });
     let shown: Vec<Value> = newest.collect();
     if shown.is_empty() {

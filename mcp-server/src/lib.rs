@@ -3,8 +3,10 @@
 //! The binary is thin: [`config`] reads settings, [`jira`] holds the Jira
 //! logic, [`auth`] the OAuth plumbing, and [`server`] maps MCP tools onto them.
 pub mod auth;
+pub mod bounds;
 pub mod cli;
 pub mod config;
+pub mod input;
 pub mod jira;
 pub mod server;
 pub mod text;

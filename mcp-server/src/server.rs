@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 
 use crate::auth::{AuthStatus, OAuthSetup};
+use crate::bounds::DEFAULT_TEXT_CHARS;
 use crate::config::{Config, Grant};
 use crate::jira::{JiraClient, ToolError};
 
@@ -290,6 +291,9 @@ pub struct GetIssue {
     /// Extra fields to return beyond the defaults (ids such as `customfield_10010`, or `duedate`).
     #[serde(default)]
     pub fields: Vec<String>,
+    /// The most characters of each text field (description, comments, extra fields) to return; default 8000, at most 1000000. Longer text ends in a marker saying how much was left out.
+    #[serde(default)]
+    pub max_text_length: Option<u32>,
 }
 
 /// Arguments of `search_issues`.
@@ -460,7 +464,7 @@ pub struct JiraMcp {
 fn result(outcome: Result<Value, ToolError>) -> Result<CallToolResult, McpError> {
     Ok(match outcome {
         Ok(value) => CallToolResult::success(vec![ContentBlock::text(
-            serde_json::to_string_pretty(&value).unwrap_or_default(),
+            serde_json::to_string(&value).unwrap_or_default(),
         )]),
         Err(e) => CallToolResult::error(vec![ContentBlock::text(e.message)]),
     })
@@ -549,7 +553,8 @@ impl JiraMcp {
         &self,
         Parameters(a): Parameters<GetIssue>,
     ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move { j.get_issue(&a.issue_key, &a.fields).await })
+        let max_text = a.max_text_length.unwrap_or(DEFAULT_TEXT_CHARS);
+        self.with_jira(|j| async move { j.get_issue(&a.issue_key, &a.fields, max_text).await })
             .await
     }
 

@@ -310,3 +310,49 @@ fn an_explicit_config_file_must_exist() {
         "{err}"
     );
 }
+
+/// A syntax error on a line with a secret must not print the secret: MCP
+/// hosts keep stderr as logs.
+#[test]
+fn a_toml_syntax_error_never_echoes_a_secret() {
+    for text in [
+        "oauth_client_secret = \"s3cr3t-value-1\" x",
+        "api_token = \"s3cr3t-value-1\nurl = \"https://x\"",
+        "password = s3cr3t-value-1",
+        "url = \"https://x\"\n\n  oauth_client_secret = 's3cr3t-value-1' = 2",
+    ] {
+        let err = load(&[], &[], Some(text)).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            shown.contains("not valid TOML") && shown.contains("line"),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn a_file_error_names_what_chose_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jira.toml");
+    std::fs::write(&path, "url = ").unwrap();
+    let by_flag = Flags {
+        config: Some(path.clone()),
+        values: BTreeMap::new(),
+    };
+    let err = Config::load_from(&by_flag, &|_| None, None).unwrap_err();
+    assert_eq!(err.variable, "--config", "{err}");
+
+    let env_path = path.display().to_string();
+    let err = Config::load_from(
+        &Flags::default(),
+        &move |name| (name == "JIRA_MCP_CONFIG").then(|| env_path.clone()),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(err.variable, "JIRA_MCP_CONFIG", "{err}");
+
+    let err = Config::load_from(&Flags::default(), &|_| None, Some(path)).unwrap_err();
+    assert_eq!(err.variable, "the default config file", "{err}");
+    assert!(err.to_string().contains("jira.toml"), "{err}");
+}

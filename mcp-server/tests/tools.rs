@@ -476,3 +476,121 @@ async fn an_unknown_transition_lists_the_available_ones() {
         "{message}"
     );
 }
+
+/// Malformed keys and out-of-range numbers are refused before any request.
+#[tokio::test]
+async fn bad_keys_and_limits_are_refused_before_any_request() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .named("any request")
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.json");
+    seed(&file, "access-0", "refresh-0");
+    let client = connect(config(&cloud_oauth_vars(&server, &file))).await;
+    let huge = "A".repeat(10 * 1024 * 1024);
+    let cases = [
+        ("get_issue", json!({"issue_key": ".."}), "not an issue key"),
+        ("get_issue", json!({"issue_key": ""}), "not an issue key"),
+        ("get_issue", json!({"issue_key": huge}), "not an issue key"),
+        (
+            "add_comment",
+            json!({"issue_key": "../../myself", "body": "x"}),
+            "not an issue key",
+        ),
+        (
+            "get_transitions",
+            json!({"issue_key": "ED-1/../2"}),
+            "not an issue key",
+        ),
+        (
+            "create_issue_link",
+            json!({"link_type": "Blocks", "inward_issue": "ED-1", "outward_issue": "x y"}),
+            "not an issue key",
+        ),
+        (
+            "create_issue",
+            json!({"project_key": "E D", "issue_type": "Task", "summary": "s"}),
+            "not a project key",
+        ),
+        (
+            "get_project_issue_types",
+            json!({"project_key": ".."}),
+            "not a project key",
+        ),
+        (
+            "search_issues",
+            json!({"jql": "project = ED", "max_results": 500}),
+            "`max_results` must be between 1 and 100, not 500",
+        ),
+        (
+            "search_issues",
+            json!({"jql": "project = ED", "max_results": 0}),
+            "between 1 and 100",
+        ),
+        (
+            "list_projects",
+            json!({"max_results": 1000}),
+            "between 1 and 100",
+        ),
+        (
+            "get_issue",
+            json!({"issue_key": "ED-1", "max_text_length": 0}),
+            "max_text_length",
+        ),
+    ];
+    for (tool, args, expected) in cases {
+        let (is_error, message) = call(&client, tool, args).await;
+        assert!(is_error && message.contains(expected), "{tool}: {message}");
+        assert!(message.len() < 1000, "{tool} echoed its input");
+    }
+}
+
+/// Long text fields are cut with a marker saying how to read the rest, and
+/// results are compact JSON.
+#[tokio::test]
+async fn long_text_fields_are_cut_with_a_marker_that_says_how_to_get_the_rest() {
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.json");
+    seed(&file, "access-0", "refresh-0");
+    let long = "word ".repeat(40_000); // 200,000 characters
+    let mut issue = fixture_json("jira/issue-full.json");
+    issue["fields"]["description"] = json!(long);
+    issue["fields"]["customfield_10010"] = json!(long);
+    issue["fields"]["comment"]["comments"][0]["body"] = json!(long);
+    Mock::given(method("GET"))
+        .and(path(cloud("issue/ED-1")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&issue))
+        .mount(&server)
+        .await;
+    let client = connect(config(&cloud_oauth_vars(&server, &file))).await;
+    let args = json!({"issue_key": "ED-1", "fields": ["customfield_10010"]});
+    let (is_error, text) = call(&client, "get_issue", args).await;
+    assert!(!is_error, "{text}");
+    assert!(text.len() < 40_000, "{} bytes", text.len());
+    assert!(!text.contains("\n  \""), "pretty-printed JSON");
+    let cut: Value = serde_json::from_str(&text).unwrap();
+    for field in [
+        &cut["description"],
+        &cut["fields"]["customfield_10010"],
+        &cut["comments"][0]["body"],
+    ] {
+        let field = field.as_str().unwrap();
+        assert!(
+            field.contains("more characters not shown") && field.contains("max_text_length 200000"),
+            "{}",
+            &field[field.len() - 200..]
+        );
+    }
+    // Asking for more gets all of it.
+    let args = json!({"issue_key": "ED-1", "max_text_length": 300_000});
+    let full = ok(&client, "get_issue", args).await;
+    assert_eq!(
+        full["description"].as_str().unwrap().trim_end(),
+        long.trim_end()
+    );
+}
