@@ -310,7 +310,13 @@ fn print_status(s: &AuthStatus) {
         "deployment",
         Some(format!("{:?}", s.deployment).to_lowercase()),
     );
-    line("grant", s.grant.map(|g| format!("{g:?}")));
+    line(
+        "grant",
+        s.grant.map(|g| match g {
+            Grant::AuthorizationCode => "authorization_code (user login)".to_string(),
+            Grant::ClientCredentials => "client_credentials (service account)".to_string(),
+        }),
+    );
     line("logged in", Some(s.logged_in.to_string()));
     line("account", s.account.clone());
     line("site", s.site.clone());

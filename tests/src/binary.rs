@@ -46,11 +46,12 @@ fn expected_path() -> PathBuf {
 }
 
 /// Builds `jira-mcp` with the cargo that runs this program (`cargo run` sets
-/// `CARGO`); cargo skips the work when it is up to date.
+/// `CARGO`); cargo skips the work when it is up to date. Cargo's progress
+/// shows: a first build takes minutes.
 pub fn build() -> std::io::Result<bool> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = std::process::Command::new(cargo)
-        .args(["build", "--quiet", "-p", "jira-mcp", "--bin", "jira-mcp"])
+        .args(["build", "-p", "jira-mcp", "--bin", "jira-mcp"])
         .status()?;
     Ok(status.success())
 }

@@ -38,7 +38,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         TTL.as_secs()
     ));
 
-    step(2, "Building jira-mcp (cargo build -p jira-mcp)");
+    step(
+        2,
+        "Building jira-mcp (cargo build -p jira-mcp; the first build takes a few minutes)",
+    );
     if !binary::build()? {
         return Err("cargo build -p jira-mcp failed".into());
     }
@@ -142,9 +145,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ));
 
     step(6, "Done");
+    let stored = gouqi_oauth::TokenStore::load(&gouqi_oauth::FileStore::new(&token_file))?;
     detail(format!(
-        "the token file {} holds the rotated refresh token (mode 0600)",
-        token_file.display()
+        "the token file held the rotated refresh token ({}, mode 0600); it lived in a \
+         temporary directory, removed as the demo ends",
+        if stored.is_some_and(|t| t.refresh_token.is_some()) {
+            "present"
+        } else {
+            "missing!"
+        }
     ));
     let _ = client.cancel().await;
     Ok(())
