@@ -4,9 +4,11 @@
 //! logic, [`auth`] the OAuth plumbing, and [`server`] maps MCP tools onto them.
 pub mod auth;
 pub mod bounds;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod input;
 pub mod jira;
+pub mod jql;
 pub mod server;
 pub mod text;

@@ -1,0 +1,115 @@
+//! Every tool by name, with its toolset and whether it changes Jira: what
+//! the admin controls (read-only mode, tool allow and deny lists) act on.
+
+/// A group of tools that `JIRA_MCP_TOOLS` can name at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Toolset {
+    /// Login and token status.
+    Auth,
+    /// Issues: read, search, create, edit, transitions, create metadata.
+    Issues,
+    /// Comments and worklogs.
+    Comments,
+    /// Issue links and remote links.
+    Links,
+    /// Projects.
+    Projects,
+    /// Users and sites.
+    Users,
+}
+
+impl Toolset {
+    /// The name used in `JIRA_MCP_TOOLS`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Toolset::Auth => "auth",
+            Toolset::Issues => "issues",
+            Toolset::Comments => "comments",
+            Toolset::Links => "links",
+            Toolset::Projects => "projects",
+            Toolset::Users => "users",
+        }
+    }
+
+    /// Every toolset.
+    pub const ALL: [Toolset; 6] = [
+        Toolset::Auth,
+        Toolset::Issues,
+        Toolset::Comments,
+        Toolset::Links,
+        Toolset::Projects,
+        Toolset::Users,
+    ];
+}
+
+/// One tool: its name, its toolset, and whether it changes Jira.
+#[derive(Clone, Copy, Debug)]
+pub struct ToolInfo {
+    /// The MCP tool name.
+    pub name: &'static str,
+    /// Its toolset.
+    pub toolset: Toolset,
+    /// True when it creates, changes or deletes something in Jira.
+    pub writes: bool,
+}
+
+const fn tool(name: &'static str, toolset: Toolset, writes: bool) -> ToolInfo {
+    ToolInfo {
+        name,
+        toolset,
+        writes,
+    }
+}
+
+/// Every tool the server has.
+pub const TOOLS: [ToolInfo; 21] = [
+    tool("auth_status", Toolset::Auth, false),
+    tool("init_oauth_flow", Toolset::Auth, false),
+    tool("complete_oauth_flow", Toolset::Auth, false),
+    tool("refresh_oauth_token", Toolset::Auth, false),
+    tool("get_issue", Toolset::Issues, false),
+    tool("search_issues", Toolset::Issues, false),
+    tool("create_issue", Toolset::Issues, true),
+    tool("edit_issue", Toolset::Issues, true),
+    tool("get_transitions", Toolset::Issues, false),
+    tool("transition_issue", Toolset::Issues, true),
+    tool("get_create_fields", Toolset::Issues, false),
+    tool("add_comment", Toolset::Comments, true),
+    tool("add_worklog", Toolset::Comments, true),
+    tool("get_remote_issue_links", Toolset::Links, false),
+    tool("get_issue_link_types", Toolset::Links, false),
+    tool("create_issue_link", Toolset::Links, true),
+    tool("get_project_issue_types", Toolset::Projects, false),
+    tool("list_projects", Toolset::Projects, false),
+    tool("lookup_account_id", Toolset::Users, false),
+    tool("get_accessible_resources", Toolset::Users, false),
+    tool("get_current_user", Toolset::Users, false),
+];
+
+/// The tool named `name`.
+pub fn find(name: &str) -> Option<&'static ToolInfo> {
+    TOOLS.iter().find(|t| t.name == name)
+}
+
+/// The tools a name in `JIRA_MCP_TOOLS` or `JIRA_MCP_DISABLED_TOOLS` stands
+/// for: one tool, or every tool of a toolset. `None` for an unknown name.
+pub fn expand(name: &str) -> Option<Vec<&'static str>> {
+    if let Some(tool) = find(name) {
+        return Some(vec![tool.name]);
+    }
+    let toolset = Toolset::ALL.into_iter().find(|t| t.name() == name)?;
+    Some(
+        TOOLS
+            .iter()
+            .filter(|t| t.toolset == toolset)
+            .map(|t| t.name)
+            .collect(),
+    )
+}
+
+/// Every valid name, for error messages: toolsets, then tools.
+pub fn valid_names() -> String {
+    let toolsets = Toolset::ALL.map(Toolset::name).join(", ");
+    let tools: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+    format!("toolsets: {toolsets}; tools: {}", tools.join(", "))
+}
