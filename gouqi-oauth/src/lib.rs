@@ -132,6 +132,7 @@ pub mod discovery;
 pub mod error;
 mod http;
 pub mod loopback;
+pub mod network;
 pub mod refresh;
 pub mod source;
 pub mod store;
@@ -141,7 +142,8 @@ mod transport;
 
 pub use authorize::{AuthorizationFlow, Deployment, Endpoints, Login, PendingAuthorization};
 pub use credentials::Credentials;
-pub use error::{Error, Result, StoreError};
+pub use error::{Error, NetworkFailure, Result, StoreError};
+pub use network::HttpSettings;
 pub use oauth2::{
     AccessToken, AuthUrl, AuthorizationCode, ClientId, ClientSecret, RedirectUrl, RefreshToken,
     TokenUrl,
