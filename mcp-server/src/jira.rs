@@ -52,26 +52,52 @@ const COMMENTS_SHOWN: usize = 10;
 pub struct ToolError {
     /// What went wrong and what to do.
     pub message: String,
-    /// True when only a new login can fix it.
+    /// True when only a new login can fix it (`kind` is then `Reauthorize`).
     pub reauthorize: bool,
+    /// What kind of failure it is.
+    pub kind: ToolErrorKind,
+}
+
+/// The kinds of [`ToolError`], for callers that act on them (exit codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolErrorKind {
+    /// Jira or the token endpoint could not be reached.
+    Network,
+    /// Only a new login can restore access.
+    Reauthorize,
+    /// Anything else: Jira answered with an error, bad input, configuration.
+    Other,
 }
 
 impl ToolError {
     /// An error with `message`.
     pub fn new(message: impl Into<String>) -> ToolError {
+        ToolError::of_kind(ToolErrorKind::Other, message)
+    }
+
+    /// An error of `kind` with `message`.
+    pub fn of_kind(kind: ToolErrorKind, message: impl Into<String>) -> ToolError {
         ToolError {
             message: message.into(),
-            reauthorize: false,
+            reauthorize: kind == ToolErrorKind::Reauthorize,
+            kind,
         }
     }
 }
 
 impl From<gouqi_oauth::Error> for ToolError {
     fn from(e: gouqi_oauth::Error) -> ToolError {
-        ToolError {
-            message: e.to_string(),
-            reauthorize: e.needs_reauthorization(),
-        }
+        let kind = if e.is_unreachable() {
+            ToolErrorKind::Network
+        } else if e.needs_reauthorization()
+            || matches!(e, gouqi_oauth::Error::FreshTokenRejected)
+        {
+            // A token minted moments ago was refused: no refresh can help.
+            ToolErrorKind::Reauthorize
+        } else {
+            ToolErrorKind::Other
+        };
+        ToolError::of_kind(kind, e.to_string())
     }
 }
 
@@ -97,7 +123,7 @@ impl JiraClient {
                 .url
                 .as_ref()
                 .ok_or_else(|| ToolError::new(NOT_CONFIGURED))?;
-            let jira = Jira::new(url.as_str(), static_credentials(auth))?;
+            let jira = Jira::with_settings(url.as_str(), static_credentials(auth), &config.http)?;
             return Ok(JiraClient {
                 jira,
                 deployment: config.deployment,
@@ -107,15 +133,15 @@ impl JiraClient {
         };
         let stored = setup.store().load().map_err(gouqi_oauth::Error::from)?;
         if stored.is_none() && setup.settings().grant == Grant::AuthorizationCode {
-            return Err(ToolError {
-                message: NOT_LOGGED_IN.into(),
-                reauthorize: true,
-            });
+            return Err(ToolError::of_kind(
+                ToolErrorKind::Reauthorize,
+                NOT_LOGGED_IN,
+            ));
         }
         let site = stored.as_ref().and_then(|t| t.site.clone());
         let base = setup.api_base(site.as_ref())?;
         let cache = setup.cache()?;
-        let jira = Jira::new(base.as_str(), cache.clone())?;
+        let jira = Jira::with_settings(base.as_str(), cache.clone(), &config.http)?;
         let site_url = site.and_then(|s| s.url).or_else(|| config.url.clone());
         Ok(JiraClient {
             jira,
@@ -179,12 +205,17 @@ impl JiraClient {
             });
         }
         let detail = jira_messages(&response);
+        if status == 401 && !response.is_scope_mismatch() {
+            return Err(ToolError::of_kind(
+                ToolErrorKind::Reauthorize,
+                format!(
+                    "Jira rejected the credentials (401), even after a token refresh. {NOT_LOGGED_IN}"
+                ),
+            ));
+        }
         Err(ToolError::new(match status {
             400 => format!("Jira rejected the request (400): {detail}"),
-            401 if response.is_scope_mismatch() => self.scope_message(scope).await,
-            401 => format!(
-                "Jira rejected the credentials (401), even after a token refresh. {NOT_LOGGED_IN}"
-            ),
+            401 => self.scope_message(scope).await,
             403 => format!(
                 "Jira denied permission (403): {detail}. Check that your account may do this in the project"
             ),
@@ -690,9 +721,10 @@ impl JiraClient {
             ));
         }
         let token = cache.token().await?;
-        let sites = gouqi_oauth::discovery::accessible_resources(
+        let sites = gouqi_oauth::discovery::accessible_resources_with(
             &setup.api_url()?,
             &token.tokens().access_token,
+            setup.http(),
         )
         .await?;
         let list = sites
