@@ -205,17 +205,19 @@ impl JiraClient {
             });
         }
         let detail = jira_messages(&response);
-        if status == 401 && !response.is_scope_mismatch() {
-            return Err(ToolError::of_kind(
-                ToolErrorKind::Reauthorize,
+        if status == 401 {
+            // Refreshed and retried already (or a missing scope): only a new login helps.
+            let message = if response.is_scope_mismatch() {
+                self.scope_message(scope).await
+            } else {
                 format!(
                     "Jira rejected the credentials (401), even after a token refresh. {NOT_LOGGED_IN}"
-                ),
-            ));
+                )
+            };
+            return Err(ToolError::of_kind(ToolErrorKind::Reauthorize, message));
         }
         Err(ToolError::new(match status {
             400 => format!("Jira rejected the request (400): {detail}"),
-            401 => self.scope_message(scope).await,
             403 => format!(
                 "Jira denied permission (403): {detail}. Check that your account may do this in the project"
             ),
