@@ -9,9 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::network::{HttpSettings, network_error};
-use crate::transport::{
-    Transport, accessors, client_build_error, gouqi_error, is_unauthorized,
-};
+use crate::transport::{Transport, accessors, client_build_error, gouqi_error, is_unauthorized};
 
 type GouqiJira = gouqi::r#async::Jira;
 /// The gouqi client and the reqwest client under it, built for one token.

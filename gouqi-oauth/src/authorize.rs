@@ -372,9 +372,12 @@ impl AuthorizationFlow {
                 Ok((site, with_trailing_slash(&self.endpoints.api)))
             }
             Deployment::Cloud => {
-                let resources =
-                    accessible_resources_with(&self.endpoints.api, &tokens.access_token, &self.http)
-                        .await?;
+                let resources = accessible_resources_with(
+                    &self.endpoints.api,
+                    &tokens.access_token,
+                    &self.http,
+                )
+                .await?;
                 let chosen =
                     select_site(&resources, self.cloud_id.as_deref(), self.site_url.as_ref())?;
                 Ok((

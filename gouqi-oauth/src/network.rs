@@ -215,7 +215,9 @@ pub(crate) fn classify(error: &reqwest::Error) -> (NetworkFailure, String) {
 fn failure_of(e: &(dyn std::error::Error + 'static), text: &str) -> Option<NetworkFailure> {
     if let Some(io) = e.downcast_ref::<std::io::Error>() {
         match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => return Some(NetworkFailure::ConnectionRefused),
+            std::io::ErrorKind::ConnectionRefused => {
+                return Some(NetworkFailure::ConnectionRefused);
+            }
             std::io::ErrorKind::TimedOut => return Some(NetworkFailure::Timeout),
             _ => {}
         }

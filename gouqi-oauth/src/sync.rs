@@ -13,9 +13,7 @@ use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::network::HttpSettings;
 use crate::refresh::{Token, TokenCache};
-use crate::transport::{
-    Transport, accessors, client_build_error, gouqi_error, is_unauthorized,
-};
+use crate::transport::{Transport, accessors, client_build_error, gouqi_error, is_unauthorized};
 
 type GouqiJira = gouqi::Jira;
 

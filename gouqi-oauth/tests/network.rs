@@ -114,9 +114,7 @@ fn the_blocking_client_reports_network_errors() {
     let port = refused_port();
     let host = format!("127.0.0.1:{port}");
     let jira = gouqi_oauth::Jira::new(format!("http://{host}/"), bearer()).unwrap();
-    let error = jira
-        .get::<serde_json::Value>("api", "/myself")
-        .unwrap_err();
+    let error = jira.get::<serde_json::Value>("api", "/myself").unwrap_err();
     assert_network(
         &error,
         &host,
@@ -197,9 +195,7 @@ fn ca_bundles_without_a_certificate_are_rejected() {
         .unwrap_err();
     assert!(error.to_string().contains("no certificate"), "{error}");
     let missing = std::path::Path::new("/nonexistent/corp-ca.pem");
-    let error = HttpSettings::default()
-        .ca_bundle_file(missing)
-        .unwrap_err();
+    let error = HttpSettings::default().ca_bundle_file(missing).unwrap_err();
     let message = error.to_string();
     assert!(
         message.contains("/nonexistent/corp-ca.pem") && message.contains("cannot read"),
@@ -213,6 +209,9 @@ fn settings_debug_shows_no_certificate_bytes() {
         .timeout(Duration::from_secs(5))
         .native_roots(true);
     let debug = format!("{settings:?}");
-    assert!(debug.contains("5s") && debug.contains("native_roots: true"), "{debug}");
+    assert!(
+        debug.contains("5s") && debug.contains("native_roots: true"),
+        "{debug}"
+    );
     assert_eq!(settings.request_timeout(), Duration::from_secs(5));
 }

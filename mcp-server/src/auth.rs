@@ -7,8 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use gouqi_oauth::secrecy::ExposeSecret;
 use gouqi_oauth::{
     AuthUrl, AuthorizationFlow, ClientId, ClientSecret, Endpoints, FileStore, HttpSettings,
-    RedirectUrl, Site,
-    TokenCache, TokenSet, TokenSource, TokenStore, TokenUrl,
+    RedirectUrl, Site, TokenCache, TokenSet, TokenSource, TokenStore, TokenUrl,
 };
 use serde::Serialize;
 use url::Url;

@@ -89,9 +89,7 @@ impl From<gouqi_oauth::Error> for ToolError {
     fn from(e: gouqi_oauth::Error) -> ToolError {
         let kind = if e.is_unreachable() {
             ToolErrorKind::Network
-        } else if e.needs_reauthorization()
-            || matches!(e, gouqi_oauth::Error::FreshTokenRejected)
-        {
+        } else if e.needs_reauthorization() || matches!(e, gouqi_oauth::Error::FreshTokenRejected) {
             // A token minted moments ago was refused: no refresh can help.
             ToolErrorKind::Reauthorize
         } else {

@@ -105,7 +105,10 @@ fn jira_timeout_secs_must_be_a_positive_integer() {
         .unwrap_err();
         let message = error.to_string();
         assert_eq!(error.variable, "JIRA_TIMEOUT_SECS", "{message}");
-        assert!(message.contains(bad) && message.contains("seconds"), "{message}");
+        assert!(
+            message.contains(bad) && message.contains("seconds"),
+            "{message}"
+        );
     }
     let config = load(&[("JIRA_TIMEOUT_SECS", "7")]).unwrap();
     assert_eq!(config.http.request_timeout(), Duration::from_secs(7));
@@ -131,10 +134,12 @@ fn network_settings_come_from_the_toml_file_too() {
 fn jira_tls_native_roots_takes_true_or_false() {
     let error = load(&[("JIRA_TLS_NATIVE_ROOTS", "maybe")]).unwrap_err();
     assert_eq!(error.variable, "JIRA_TLS_NATIVE_ROOTS");
-    assert!(!load(&[("JIRA_TLS_NATIVE_ROOTS", "false")])
-        .unwrap()
-        .http
-        .uses_native_roots());
+    assert!(
+        !load(&[("JIRA_TLS_NATIVE_ROOTS", "false")])
+            .unwrap()
+            .http
+            .uses_native_roots()
+    );
 }
 
 #[test]

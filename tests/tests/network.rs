@@ -60,7 +60,13 @@ fn host_of(uri: &str) -> &str {
 fn assert_tls_error(error: &Error, host: &str) {
     let message = error.to_string();
     assert!(
-        matches!(error, Error::Network { failure: NetworkFailure::Tls, .. }),
+        matches!(
+            error,
+            Error::Network {
+                failure: NetworkFailure::Tls,
+                ..
+            }
+        ),
         "expected a TLS error, got {error:?}"
     );
     assert!(
@@ -187,7 +193,10 @@ async fn jira_mcp_goes_through_http_proxy() {
             .iter()
             .any(|r| r.url.host_str() == Some("jira.example.invalid")),
         "the request did not go through the proxy for jira.example.invalid: {:?}",
-        received.iter().map(|r| r.url.to_string()).collect::<Vec<_>>()
+        received
+            .iter()
+            .map(|r| r.url.to_string())
+            .collect::<Vec<_>>()
     );
 }
 
@@ -229,12 +238,14 @@ async fn auth_status_exits_1_when_jira_answers_401_even_after_a_refresh() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            fixture("token/refresh.json")
-                .replace("{{access_token}}", "at-2")
-                .replace("{{refresh_token}}", "rt-2"),
-            "application/json",
-        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(
+                fixture("token/refresh.json")
+                    .replace("{{access_token}}", "at-2")
+                    .replace("{{refresh_token}}", "rt-2"),
+                "application/json",
+            ),
+        )
         .mount(&server)
         .await;
     Mock::given(wiremock::matchers::path_regex("^/ex/jira/"))
@@ -253,8 +264,14 @@ async fn auth_status_exits_1_when_jira_answers_401_even_after_a_refresh() {
         ("JIRA_OAUTH_CLIENT_ID", "client-id".into()),
         ("JIRA_OAUTH_CLIENT_SECRET", "client-secret".into()),
         ("JIRA_OAUTH_TOKEN_FILE", token_file.display().to_string()),
-        ("JIRA_OAUTH_AUTHORIZE_URL", format!("{}/authorize", server.uri())),
-        ("JIRA_OAUTH_TOKEN_URL", format!("{}/oauth/token", server.uri())),
+        (
+            "JIRA_OAUTH_AUTHORIZE_URL",
+            format!("{}/authorize", server.uri()),
+        ),
+        (
+            "JIRA_OAUTH_TOKEN_URL",
+            format!("{}/oauth/token", server.uri()),
+        ),
         ("JIRA_OAUTH_API_URL", server.uri()),
     ]);
     let (code, stdout) = auth_status(&vars).await;
