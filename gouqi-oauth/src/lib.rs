@@ -15,6 +15,9 @@
 //!   *sensitive* default header and retries once after a 401. gouqi itself
 //!   only ever sees `Credentials::Anonymous`, so its tracing spans (which
 //!   record the client's credentials) carry no token.
+//! - [`HttpSettings`] says how every client above connects (timeout, TCP
+//!   keepalive, a private CA bundle, the OS trust store); a server that cannot
+//!   be reached is reported as [`Error::Network`], naming the host and the cause.
 //! - [`TokenStore`] keeps token sets: [`FileStore`] (versioned JSON, mode 0600,
 //!   atomic replace, cross-process lock) and [`MemoryStore`].
 //!
