@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::transport::{Transport, accessors, client_build_error, is_unauthorized};
+use crate::network::{HttpSettings, network_error};
+use crate::transport::{Transport, accessors, client_build_error, gouqi_error, is_unauthorized};
 
 type GouqiJira = gouqi::r#async::Jira;
 /// The gouqi client and the reqwest client under it, built for one token.
@@ -75,9 +76,20 @@ impl std::fmt::Debug for Jira {
 
 impl Jira {
     /// A client for `host` (a site URL, or `https://api.atlassian.com/ex/jira/{cloudId}/`
-    /// for Cloud OAuth) with `credentials`.
+    /// for Cloud OAuth) with `credentials`, and the default [`HttpSettings`]
+    /// (30 s timeout).
     pub fn new(host: impl Into<String>, credentials: impl Into<Credentials>) -> Result<Jira> {
-        Self::with_client_builder(host, credentials, reqwest::Client::builder)
+        Self::with_settings(host, credentials, &HttpSettings::default())
+    }
+
+    /// Like [`Jira::new`], with these network settings (timeout, trusted CAs).
+    pub fn with_settings(
+        host: impl Into<String>,
+        credentials: impl Into<Credentials>,
+        settings: &HttpSettings,
+    ) -> Result<Jira> {
+        let settings = settings.clone();
+        Self::with_client_builder(host, credentials, move || settings.client_builder())
     }
 
     /// Like [`Jira::new`], with the HTTP client configured by `builder` (proxies,
@@ -123,7 +135,9 @@ impl Jira {
         F: Fn(GouqiJira) -> Fut,
         Fut: Future<Output = gouqi::Result<T>>,
     {
-        Ok(self.authorized(|(j, _)| f(j), is_unauthorized).await??)
+        self.authorized(|(j, _)| f(j), is_unauthorized)
+            .await?
+            .map_err(|e| gouqi_error(e, self.transport.host()))
     }
 
     /// Sends one request to `path` (relative to the host, e.g.
@@ -340,13 +354,12 @@ async fn send_raw(
     body: Option<&serde_json::Value>,
 ) -> Result<RawResponse> {
     let mut request = http
-        .request(method, url)
+        .request(method, url.clone())
         .header(reqwest::header::ACCEPT, "application/json");
     if let Some(body) = body {
         request = request.json(body);
     }
-    let failed =
-        |e: reqwest::Error| Error::Config(format!("the Jira request failed: {}", e.without_url()));
+    let failed = |e: reqwest::Error| network_error(&e, &url);
     let mut response = request.send().await.map_err(failed)?;
     let (status, headers) = (response.status(), response.headers().clone());
     let mut body = bytes::BytesMut::new();

@@ -12,9 +12,10 @@ use oauth2::{
 use url::Url;
 
 use crate::callback::parse_pasted;
-use crate::discovery::{accessible_resources, cloud_api_base, select_site};
+use crate::discovery::{accessible_resources_with, cloud_api_base, select_site};
 use crate::error::{Error, Result, StoreError};
 use crate::loopback::LoopbackListener;
+use crate::network::HttpSettings;
 use crate::source::TokenSource;
 use crate::store::TokenStore;
 use crate::token::{Site, TokenSet};
@@ -134,6 +135,7 @@ pub struct AuthorizationFlow {
     scopes: Vec<String>,
     cloud_id: Option<String>,
     site_url: Option<Url>,
+    http: HttpSettings,
 }
 
 impl AuthorizationFlow {
@@ -148,6 +150,7 @@ impl AuthorizationFlow {
             scopes: CLOUD_DEFAULT_SCOPES.map(String::from).to_vec(),
             cloud_id: None,
             site_url: None,
+            http: HttpSettings::default(),
         }
     }
 
@@ -166,6 +169,7 @@ impl AuthorizationFlow {
             scopes: DATA_CENTER_DEFAULT_SCOPES.map(String::from).to_vec(),
             cloud_id: None,
             site_url: Some(site.clone()),
+            http: HttpSettings::default(),
         })
     }
 
@@ -190,6 +194,12 @@ impl AuthorizationFlow {
     /// Replaces the endpoints (authorize, token, API gateway).
     pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
         self.endpoints = endpoints;
+        self
+    }
+
+    /// The network settings for the token endpoint and site discovery.
+    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
+        self.http = settings;
         self
     }
 
@@ -236,6 +246,7 @@ impl AuthorizationFlow {
     /// Center it sends `redirect_uri` with every refresh, as DC requires).
     pub fn token_source(&self) -> Result<TokenSource> {
         let mut source = TokenSource::new(self.client_id.clone(), self.endpoints.token.clone())?
+            .http_settings(self.http.clone())?
             .scopes(self.scopes.clone());
         if let Some(secret) = &self.client_secret {
             source = source.client_secret(secret.clone());
@@ -428,8 +439,12 @@ impl AuthorizationFlow {
                 Ok((site, with_trailing_slash(&self.endpoints.api)))
             }
             Deployment::Cloud => {
-                let resources =
-                    accessible_resources(&self.endpoints.api, &tokens.access_token).await?;
+                let resources = accessible_resources_with(
+                    &self.endpoints.api,
+                    &tokens.access_token,
+                    &self.http,
+                )
+                .await?;
                 let chosen =
                     select_site(&resources, self.cloud_id.as_deref(), self.site_url.as_ref())?;
                 Ok((

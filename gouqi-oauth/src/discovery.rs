@@ -1,13 +1,12 @@
 //! Jira Cloud site discovery: which sites a 3LO token may reach, which one
 //! to use, and the API base URL for it.
 
-use std::time::Duration;
-
 use oauth2::AccessToken;
 use serde::Deserialize;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::network::{HttpSettings, network_error};
 use crate::token::Site;
 
 /// One entry of `GET {api}/oauth/token/accessible-resources`.
@@ -45,24 +44,28 @@ pub async fn accessible_resources(
     api: &Url,
     token: &AccessToken,
 ) -> Result<Vec<AccessibleResource>> {
+    accessible_resources_with(api, token, &HttpSettings::default()).await
+}
+
+/// Like [`accessible_resources`], with these network settings.
+pub async fn accessible_resources_with(
+    api: &Url,
+    token: &AccessToken,
+    settings: &HttpSettings,
+) -> Result<Vec<AccessibleResource>> {
     let url = join(api, "oauth/token/accessible-resources")?;
-    let client = reqwest::Client::builder()
+    let client = settings
+        .client_builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
         .build()
-        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        .map_err(crate::transport::client_build_error)?;
     let response = client
         .get(url.clone())
         .bearer_auth(token.secret())
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|e| {
-            Error::SiteSelection(format!(
-                "cannot list the accessible Jira sites at {url}: {}",
-                e.without_url()
-            ))
-        })?;
+        .map_err(|e| network_error(&e, &url))?;
     let status = response.status();
     if !status.is_success() {
         return Err(Error::SiteSelection(format!(

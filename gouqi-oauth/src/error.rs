@@ -163,6 +163,18 @@ pub enum Error {
         source: StoreError,
     },
 
+    /// A server could not be reached, or the connection failed (refused, DNS,
+    /// TLS certificate, timeout). Names the host only: never a path, query or token.
+    #[error("cannot reach {host}: {failure} ({cause}). {}", failure.hint())]
+    Network {
+        /// `host[:port]` of the server.
+        host: String,
+        /// What kind of failure it was.
+        failure: NetworkFailure,
+        /// The underlying error messages, without URLs.
+        cause: String,
+    },
+
     /// The client was configured with a value that cannot work.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -170,6 +182,63 @@ pub enum Error {
     /// The error of the underlying gouqi request.
     #[error(transparent)]
     Jira(#[from] gouqi::Error),
+}
+
+/// The kinds of [`Error::Network`], each with its own advice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NetworkFailure {
+    /// Nothing accepts connections at that address and port.
+    ConnectionRefused,
+    /// The host name does not resolve.
+    Dns,
+    /// The TLS handshake failed, usually an untrusted certificate.
+    Tls,
+    /// No answer within the timeout.
+    Timeout,
+    /// Any other connection or transfer failure.
+    Other,
+}
+
+impl NetworkFailure {
+    /// What to check, in a sentence.
+    pub fn hint(self) -> &'static str {
+        match self {
+            NetworkFailure::ConnectionRefused => {
+                "Check the URL and port, and that the server is running; behind a proxy, set \
+                 HTTPS_PROXY (and NO_PROXY for hosts to reach directly)"
+            }
+            NetworkFailure::Dns => {
+                "Check the host name in the URL, your network and DNS; if the host is only \
+                 reachable through a proxy, set HTTPS_PROXY"
+            }
+            NetworkFailure::Tls => {
+                "The server's certificate was not accepted: if it comes from a private or \
+                 company CA, trust that CA (jira-mcp: JIRA_CA_BUNDLE=<PEM file>, or \
+                 JIRA_TLS_NATIVE_ROOTS=true for the OS certificate store); check the URL's host \
+                 name and the system clock"
+            }
+            NetworkFailure::Timeout => {
+                "The server did not answer in time: check the network and proxy settings \
+                 (HTTPS_PROXY, NO_PROXY), or allow longer (jira-mcp: JIRA_TIMEOUT_SECS)"
+            }
+            NetworkFailure::Other => {
+                "Check the URL, your network, and the proxy settings (HTTPS_PROXY, NO_PROXY)"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for NetworkFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NetworkFailure::ConnectionRefused => "connection refused",
+            NetworkFailure::Dns => "DNS lookup failed (the host name does not resolve)",
+            NetworkFailure::Tls => "TLS/certificate problem",
+            NetworkFailure::Timeout => "timed out",
+            NetworkFailure::Other => "the connection failed",
+        })
+    }
 }
 
 /// Why a token store failed. Each variant names the path, and none of them
@@ -288,7 +357,21 @@ impl Error {
 
     /// True when the same call may succeed later without any change.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::TokenEndpointUnavailable { .. })
+        match self {
+            Error::TokenEndpointUnavailable { .. } => true,
+            // A rejected certificate stays rejected until the configuration changes.
+            Error::Network { failure, .. } => *failure != NetworkFailure::Tls,
+            _ => false,
+        }
+    }
+
+    /// True when a server could not be reached at all (or kept failing), as
+    /// opposed to answering with an error.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            Error::Network { .. } | Error::TokenEndpointUnavailable { .. }
+        )
     }
 }
 

@@ -7,6 +7,9 @@ use std::time::Duration;
 use http::StatusCode;
 use oauth2::{HttpRequest, HttpResponse};
 
+use crate::error::NetworkFailure;
+use crate::network::{HttpSettings, classify as classify_network, host_of};
+
 /// Token responses are a few hundred bytes; anything much larger is not one.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -16,6 +19,13 @@ pub(crate) enum TokenHttpError {
     /// Connect error, timeout, or a broken connection.
     #[error("{0}")]
     Transport(String),
+    /// The network failed in a way that retrying cannot fix (TLS certificate).
+    #[error("cannot reach {host}: {failure} ({cause})")]
+    Network {
+        host: String,
+        failure: NetworkFailure,
+        cause: String,
+    },
     /// 429 or 5xx: the server may recover.
     #[error("HTTP {status}")]
     Unavailable {
@@ -56,11 +66,10 @@ pub(crate) struct TokenHttp {
 }
 
 impl TokenHttp {
-    pub(crate) fn new(timeout: Duration) -> Result<TokenHttp, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    pub(crate) fn new(settings: &HttpSettings) -> Result<TokenHttp, reqwest::Error> {
+        let client = settings
+            .client_builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .timeout(timeout)
             // Token requests come once an hour; an idle pooled connection would
             // tie this client to whichever runtime opened it.
             .pool_max_idle_per_host(0)
@@ -74,6 +83,8 @@ impl TokenHttp {
     ) -> Result<HttpResponse, TokenHttpError> {
         let request = reqwest::Request::try_from(request)
             .map_err(|e| TokenHttpError::Transport(e.without_url().to_string()))?;
+        let url = request.url().clone();
+        let transport_error = |e: reqwest::Error| transport_error(&e, &url);
         let mut response = self
             .client
             .execute(request)
@@ -96,15 +107,21 @@ impl TokenHttp {
     }
 }
 
-fn transport_error(e: reqwest::Error) -> TokenHttpError {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    TokenHttpError::Transport(format!("{kind}: {}", e.without_url()))
+/// Names the host and the cause; a certificate problem is not retried.
+fn transport_error(e: &reqwest::Error, url: &url::Url) -> TokenHttpError {
+    let (failure, cause) = classify_network(e);
+    let host = host_of(url);
+    match failure {
+        NetworkFailure::Tls => TokenHttpError::Network {
+            host,
+            failure,
+            cause,
+        },
+        _ => TokenHttpError::Transport(format!(
+            "cannot reach {host}: {failure} ({cause}). {}",
+            failure.hint()
+        )),
+    }
 }
 
 /// Passes 200 and readable OAuth errors through to oauth2; sorts the rest.

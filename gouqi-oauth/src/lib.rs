@@ -15,6 +15,9 @@
 //!   *sensitive* default header and retries once after a 401. gouqi itself
 //!   only ever sees `Credentials::Anonymous`, so its tracing spans (which
 //!   record the client's credentials) carry no token.
+//! - [`HttpSettings`] says how every client above connects (timeout, TCP
+//!   keepalive, a private CA bundle, the OS trust store); a server that cannot
+//!   be reached is reported as [`Error::Network`], naming the host and the cause.
 //! - [`TokenStore`] keeps token sets: [`FileStore`] (versioned JSON, mode 0600,
 //!   atomic replace, cross-process lock) and [`MemoryStore`].
 //!
@@ -132,6 +135,7 @@ pub mod discovery;
 pub mod error;
 mod http;
 pub mod loopback;
+pub mod network;
 pub mod refresh;
 pub mod source;
 pub mod store;
@@ -141,7 +145,8 @@ mod transport;
 
 pub use authorize::{AuthorizationFlow, Deployment, Endpoints, Login, PendingAuthorization};
 pub use credentials::Credentials;
-pub use error::{Error, Result, StoreError};
+pub use error::{Error, NetworkFailure, Result, StoreError};
+pub use network::HttpSettings;
 pub use oauth2::{
     AccessToken, AuthUrl, AuthorizationCode, ClientId, ClientSecret, RedirectUrl, RefreshToken,
     TokenUrl,

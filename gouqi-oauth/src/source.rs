@@ -12,6 +12,7 @@ use oauth2::{
 
 use crate::error::{Error, Result, describe};
 use crate::http::{TokenHttp, TokenHttpError};
+use crate::network::HttpSettings;
 use crate::token::TokenSet;
 
 type OAuthClient =
@@ -68,6 +69,7 @@ pub struct TokenSource {
     scopes: Vec<String>,
     grant: Grant,
     retry: RetryPolicy,
+    settings: HttpSettings,
     http: TokenHttp,
 }
 
@@ -75,6 +77,7 @@ impl TokenSource {
     /// A source for `client_id` at `token_url`, using the authorization-code
     /// grant's refresh tokens. The HTTP client times out after 30 s.
     pub fn new(client_id: ClientId, token_url: TokenUrl) -> Result<TokenSource> {
+        let settings = HttpSettings::default();
         Ok(TokenSource {
             client_id,
             client_secret: None,
@@ -83,7 +86,8 @@ impl TokenSource {
             scopes: Vec::new(),
             grant: Grant::AuthorizationCode,
             retry: RetryPolicy::default(),
-            http: http_client(Duration::from_secs(30))?,
+            http: http_client(&settings)?,
+            settings,
         })
     }
 
@@ -120,8 +124,15 @@ impl TokenSource {
     }
 
     /// Replaces the request timeout (connect timeout: the smaller of it and 10 s).
-    pub fn timeout(mut self, timeout: Duration) -> Result<Self> {
-        self.http = http_client(timeout)?;
+    pub fn timeout(self, timeout: Duration) -> Result<Self> {
+        let settings = self.settings.clone().timeout(timeout);
+        self.http_settings(settings)
+    }
+
+    /// Replaces the network settings (timeout, trusted certificates).
+    pub fn http_settings(mut self, settings: HttpSettings) -> Result<Self> {
+        self.http = http_client(&settings)?;
+        self.settings = settings;
         Ok(self)
     }
 
@@ -279,8 +290,8 @@ impl TokenSource {
     }
 }
 
-fn http_client(timeout: Duration) -> Result<TokenHttp> {
-    TokenHttp::new(timeout)
+fn http_client(settings: &HttpSettings) -> Result<TokenHttp> {
+    TokenHttp::new(settings)
         .map_err(|e| Error::Config(format!("cannot build the token HTTP client: {e}")))
 }
 
@@ -301,6 +312,15 @@ fn classify(error: TokenError, attempts: u32) -> Error {
                 description: describe(description.as_deref()),
             }
         }
+        RequestTokenError::Request(TokenHttpError::Network {
+            host,
+            failure,
+            cause,
+        }) => Error::Network {
+            host,
+            failure,
+            cause,
+        },
         RequestTokenError::Request(e) if e.is_transient() => {
             let retry_after = match &e {
                 TokenHttpError::Unavailable { retry_after, .. } => *retry_after,

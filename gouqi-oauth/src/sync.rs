@@ -11,8 +11,9 @@ use serde::de::DeserializeOwned;
 
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
+use crate::network::HttpSettings;
 use crate::refresh::{Token, TokenCache};
-use crate::transport::{Transport, accessors, client_build_error, is_unauthorized};
+use crate::transport::{Transport, accessors, client_build_error, gouqi_error, is_unauthorized};
 
 type GouqiJira = gouqi::Jira;
 
@@ -38,9 +39,22 @@ impl std::fmt::Debug for Jira {
 
 impl Jira {
     /// A client for `host` (a site URL, or `https://api.atlassian.com/ex/jira/{cloudId}/`
-    /// for Cloud OAuth) with `credentials`.
+    /// for Cloud OAuth) with `credentials`, and the default [`HttpSettings`]
+    /// (30 s timeout).
     pub fn new(host: impl Into<String>, credentials: impl Into<Credentials>) -> Result<Jira> {
-        Self::with_client_builder(host, credentials, reqwest::blocking::Client::builder)
+        Self::with_settings(host, credentials, &HttpSettings::default())
+    }
+
+    /// Like [`Jira::new`], with these network settings (timeout, trusted CAs).
+    pub fn with_settings(
+        host: impl Into<String>,
+        credentials: impl Into<Credentials>,
+        settings: &HttpSettings,
+    ) -> Result<Jira> {
+        let settings = settings.clone();
+        Self::with_client_builder(host, credentials, move || {
+            settings.blocking_client_builder()
+        })
     }
 
     /// Like [`Jira::new`], with the HTTP client configured by `builder`. It is
@@ -92,17 +106,18 @@ impl Jira {
     /// once for all callers that used it, and `f` runs once more; a second
     /// 401 is returned as [`gouqi::Error::Unauthorized`].
     pub fn call<T>(&self, f: impl Fn(&GouqiJira) -> gouqi::Result<T>) -> Result<T> {
+        let host = self.transport.host();
         let Some((cache, runtime)) = self.oauth() else {
-            return Ok(f(&self.transport.last_client())?);
+            return f(&self.transport.last_client()).map_err(|e| gouqi_error(e, host));
         };
         let token = runtime.block_on(cache.token())?;
         let result = f(&self.transport.client_for(Some(&token))?);
         if !is_unauthorized(&result) {
-            return Ok(result?);
+            return result.map_err(|e| gouqi_error(e, host));
         }
         tracing::debug!("Jira answered 401; refreshing once and retrying");
         let token: Token = runtime.block_on(cache.token_after_unauthorized(&token))?;
-        Ok(f(&self.transport.client_for(Some(&token))?)?)
+        f(&self.transport.client_for(Some(&token))?).map_err(|e| gouqi_error(e, host))
     }
 
     /// The gouqi client for a token refreshed ahead of expiry. If the refresh

@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::credentials::{Credentials, sensitive};
 use crate::error::{Error, Result};
+use crate::network::network_error;
 use crate::refresh::Token;
 
 /// Builds a gouqi client (sync or async) for `host` with these default headers.
@@ -88,6 +89,19 @@ impl<C> std::fmt::Debug for Transport<C> {
             .field("host", &self.host)
             .field("credentials", &self.credentials)
             .finish()
+    }
+}
+
+/// Reports gouqi's transport failures as [`Error::Network`] naming `host`;
+/// every other gouqi error passes through.
+pub(crate) fn gouqi_error(error: gouqi::Error, host: &str) -> Error {
+    match (&error, Url::parse(host)) {
+        (gouqi::Error::Http(e), Ok(url))
+            if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() =>
+        {
+            network_error(e, &url)
+        }
+        _ => Error::Jira(error),
     }
 }
 

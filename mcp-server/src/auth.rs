@@ -6,13 +6,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use gouqi_oauth::secrecy::ExposeSecret;
 use gouqi_oauth::{
-    AuthUrl, AuthorizationFlow, ClientId, ClientSecret, Endpoints, FileStore, RedirectUrl, Site,
-    TokenCache, TokenSet, TokenSource, TokenStore, TokenUrl,
+    AuthUrl, AuthorizationFlow, ClientId, ClientSecret, Endpoints, FileStore, HttpSettings,
+    RedirectUrl, Site, TokenCache, TokenSet, TokenSource, TokenStore, TokenUrl,
 };
 use serde::Serialize;
 use url::Url;
 
 use crate::config::{Auth, Config, Deployment, Grant, OAuthSettings};
+use crate::jira::{ToolError, ToolErrorKind};
 
 /// Everything OAuth needs, derived from the configuration.
 #[derive(Clone, Debug)]
@@ -20,6 +21,7 @@ pub struct OAuthSetup {
     settings: OAuthSettings,
     deployment: Deployment,
     site_url: Option<Url>,
+    http: HttpSettings,
 }
 
 impl OAuthSetup {
@@ -30,6 +32,7 @@ impl OAuthSetup {
                 settings: (**settings).clone(),
                 deployment: config.deployment,
                 site_url: config.url.clone(),
+                http: config.http.clone(),
             }),
             _ => None,
         }
@@ -38,6 +41,11 @@ impl OAuthSetup {
     /// The settings.
     pub fn settings(&self) -> &OAuthSettings {
         &self.settings
+    }
+
+    /// How the HTTP clients connect (timeout, trusted CAs).
+    pub fn http(&self) -> &HttpSettings {
+        &self.http
     }
 
     /// The API gateway (Cloud) or site (Data Center).
@@ -74,7 +82,8 @@ impl OAuthSetup {
         };
         flow = flow
             .endpoints(self.endpoints()?)
-            .scopes(self.settings.scopes.clone());
+            .scopes(self.settings.scopes.clone())
+            .http_settings(self.http.clone());
         if let Some(secret) = &self.settings.client_secret {
             flow = flow.client_secret(ClientSecret::new(secret.expose_secret().to_string()));
         }
@@ -139,6 +148,9 @@ pub struct AuthStatus {
     pub logged_in: bool,
     /// True when only a new login can restore access.
     pub needs_reauthorization: bool,
+    /// Whether Jira (and the token endpoint) answered; absent when not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jira_reachable: Option<bool>,
     /// The Jira account, when it was looked up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
@@ -178,6 +190,7 @@ impl AuthStatus {
             grant: None,
             logged_in: false,
             needs_reauthorization: false,
+            jira_reachable: None,
             account: None,
             site: config.url.as_ref().map(Url::to_string),
             cloud_id: None,
@@ -253,6 +266,21 @@ impl AuthStatus {
             self.needs_reauthorization = true;
         }
         self.message = error.to_string();
+    }
+}
+
+impl AuthStatus {
+    /// Marks the status after a failed online check (token refresh or Jira call).
+    pub fn check_failed(&mut self, error: &ToolError) {
+        match error.kind {
+            ToolErrorKind::Network => self.jira_reachable = Some(false),
+            ToolErrorKind::Reauthorize => {
+                self.logged_in = false;
+                self.needs_reauthorization = true;
+            }
+            ToolErrorKind::Other => {}
+        }
+        self.message = error.message.clone();
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::auth::{AuthStatus, OAuthSetup};
 use crate::config::{Config, Grant};
-use crate::jira::JiraClient;
+use crate::jira::{JiraClient, ToolError, ToolErrorKind};
 use crate::server::{JiraMcp, ServerState};
 
 /// What a subcommand returns: an exit code, or a message for stderr.
@@ -247,12 +247,18 @@ async fn report_login(config: &Config) {
     );
 }
 
-/// Prints the login state; exits 1 when not logged in or re-consent is needed.
+/// `auth status`: Jira (or the token endpoint) could not be reached.
+pub const EXIT_UNREACHABLE: u8 = 3;
+
+/// Prints the login state. Exits 0 when logged in and Jira accepts the
+/// credentials, 1 when not logged in or a new login is needed (or Jira
+/// answered another error), [`EXIT_UNREACHABLE`] when Jira cannot be reached.
 pub async fn status(config: &Config, json: bool) -> Outcome {
     let mut status = AuthStatus::offline(config);
-    if status.logged_in {
-        check_online(config, &mut status).await;
-    }
+    let failure = match status.logged_in {
+        true => check_online(config, &mut status).await.err(),
+        false => None,
+    };
     if json {
         println!(
             "{}",
@@ -261,34 +267,38 @@ pub async fn status(config: &Config, json: bool) -> Outcome {
     } else {
         print_status(&status);
     }
-    Ok(if status.logged_in && !status.needs_reauthorization {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    Ok(match failure {
+        Some(ToolErrorKind::Network) => ExitCode::from(EXIT_UNREACHABLE),
+        Some(_) => ExitCode::FAILURE,
+        None if status.logged_in && !status.needs_reauthorization => ExitCode::SUCCESS,
+        None => ExitCode::FAILURE,
     })
 }
 
 /// Refreshes if needed (proving the grant still works) and finds the account.
-async fn check_online(config: &Config, status: &mut AuthStatus) {
+/// Returns the kind of failure, already recorded in `status`.
+async fn check_online(config: &Config, status: &mut AuthStatus) -> Result<(), ToolErrorKind> {
+    let fail = |status: &mut AuthStatus, e: ToolError| {
+        status.check_failed(&e);
+        Err(e.kind)
+    };
     let jira = match JiraClient::open(config) {
         Ok(jira) => jira,
-        Err(e) => return status.message = e.to_string(),
+        Err(e) => return fail(status, e),
     };
     if let Some(cache) = jira.token_cache() {
         if let Err(e) = cache.token().await {
-            return status.failed(&e);
+            return fail(status, e.into());
         }
         *status = refreshed(config, status.account.take());
     }
     match jira.get_current_user().await {
-        Ok(me) => status.account = me["display_name"].as_str().map(String::from),
-        Err(e) => {
-            status.message = e.message;
-            if e.reauthorize {
-                status.logged_in = false;
-                status.needs_reauthorization = true;
-            }
+        Ok(me) => {
+            status.jira_reachable = Some(true);
+            status.account = me["display_name"].as_str().map(String::from);
+            Ok(())
         }
+        Err(e) => fail(status, e),
     }
 }
 
@@ -318,6 +328,7 @@ fn print_status(s: &AuthStatus) {
         }),
     );
     line("logged in", Some(s.logged_in.to_string()));
+    line("jira reachable", s.jira_reachable.map(|r| r.to_string()));
     line("account", s.account.clone());
     line("site", s.site.clone());
     line("cloud id", s.cloud_id.clone());

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use gouqi_oauth::HttpSettings;
 use gouqi_oauth::authorize::{CLOUD_DEFAULT_SCOPES, DATA_CENTER_DEFAULT_SCOPES};
 use gouqi_oauth::secrecy::SecretString;
 use url::Url;
@@ -13,7 +14,7 @@ use url::Url;
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8080/callback";
 
 /// Every setting, by its environment variable name.
-pub const VARIABLES: [&str; 19] = [
+pub const VARIABLES: [&str; 22] = [
     "JIRA_URL",
     "JIRA_DEPLOYMENT",
     "JIRA_AUTH_TYPE",
@@ -31,9 +32,15 @@ pub const VARIABLES: [&str; 19] = [
     "JIRA_OAUTH_AUTHORIZE_URL",
     "JIRA_OAUTH_TOKEN_URL",
     "JIRA_OAUTH_API_URL",
+    "JIRA_TIMEOUT_SECS",
+    "JIRA_CA_BUNDLE",
+    "JIRA_TLS_NATIVE_ROOTS",
     "JIRA_MCP_CONFIG",
     "RUST_LOG",
 ];
+
+/// The longest `JIRA_TIMEOUT_SECS` accepted (a day).
+const MAX_TIMEOUT_SECS: u64 = 86_400;
 
 /// Where a setting came from, for messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,6 +188,9 @@ pub struct Config {
     pub auth: Option<Auth>,
     /// The TOML file that was read, if any.
     pub file: Option<PathBuf>,
+    /// `JIRA_TIMEOUT_SECS`, `JIRA_CA_BUNDLE`, `JIRA_TLS_NATIVE_ROOTS`: how every
+    /// HTTP client (Jira, token endpoint, site discovery) connects.
+    pub http: HttpSettings,
 }
 
 /// Settings given as command-line flags (they win over everything else).
@@ -309,7 +319,7 @@ fn read_toml(file: &ConfigFile) -> Result<BTreeMap<&'static str, Setting>, Confi
             .iter()
             .find(|v| toml_key(v) == key && **v != "JIRA_MCP_CONFIG")
         else {
-            let known: Vec<String> = VARIABLES[..17].iter().map(|v| toml_key(v)).collect();
+            let known: Vec<String> = VARIABLES[..20].iter().map(|v| toml_key(v)).collect();
             return Err(fail(format!(
                 "unknown key `{key}`; the keys are: {}",
                 known.join(", ")
@@ -317,6 +327,9 @@ fn read_toml(file: &ConfigFile) -> Result<BTreeMap<&'static str, Setting>, Confi
         };
         let text = match value {
             toml::Value::String(s) => s,
+            // Checked like the environment's text by `Settings::http`.
+            toml::Value::Integer(n) if *name == "JIRA_TIMEOUT_SECS" => n.to_string(),
+            toml::Value::Boolean(b) if *name == "JIRA_TLS_NATIVE_ROOTS" => b.to_string(),
             toml::Value::Array(items) if *name == "JIRA_OAUTH_SCOPES" => items
                 .iter()
                 .filter_map(|i| i.as_str())
@@ -411,7 +424,53 @@ impl Settings {
             deployment,
             auth,
             file,
+            http: self.http()?,
         })
+    }
+
+    fn http(&self) -> Result<HttpSettings, ConfigError> {
+        let mut http = HttpSettings::default();
+        if let Some((text, source)) = self.get("JIRA_TIMEOUT_SECS") {
+            let secs = text
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (1..=MAX_TIMEOUT_SECS).contains(s))
+                .ok_or_else(|| {
+                    error(
+                        "JIRA_TIMEOUT_SECS",
+                        Some(source),
+                        format!(
+                            "`{text}` is not a whole number of seconds from 1 to {MAX_TIMEOUT_SECS}; use e.g. 30"
+                        ),
+                    )
+                })?;
+            http = http.timeout(std::time::Duration::from_secs(secs));
+        }
+        if let Some((text, source)) = self.get("JIRA_TLS_NATIVE_ROOTS") {
+            let enabled = match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(error(
+                        "JIRA_TLS_NATIVE_ROOTS",
+                        Some(source),
+                        format!("`{text}` is not true or false"),
+                    ));
+                }
+            };
+            http = http.native_roots(enabled);
+        }
+        if let Some((path, source)) = self.get("JIRA_CA_BUNDLE") {
+            http = http.ca_bundle_file(Path::new(path)).map_err(|e| {
+                let message = match e {
+                    gouqi_oauth::Error::Config(message) => message,
+                    other => other.to_string(),
+                };
+                error("JIRA_CA_BUNDLE", Some(source), message)
+            })?;
+        }
+        Ok(http)
     }
 
     fn deployment(&self, url: Option<&Url>) -> Result<Deployment, ConfigError> {

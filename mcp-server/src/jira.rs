@@ -54,26 +54,50 @@ const COMMENTS_SHOWN: usize = 10;
 pub struct ToolError {
     /// What went wrong and what to do.
     pub message: String,
-    /// True when only a new login can fix it.
+    /// True when only a new login can fix it (`kind` is then `Reauthorize`).
     pub reauthorize: bool,
+    /// What kind of failure it is.
+    pub kind: ToolErrorKind,
+}
+
+/// The kinds of [`ToolError`], for callers that act on them (exit codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolErrorKind {
+    /// Jira or the token endpoint could not be reached.
+    Network,
+    /// Only a new login can restore access.
+    Reauthorize,
+    /// Anything else: Jira answered with an error, bad input, configuration.
+    Other,
 }
 
 impl ToolError {
     /// An error with `message`.
     pub fn new(message: impl Into<String>) -> ToolError {
+        ToolError::of_kind(ToolErrorKind::Other, message)
+    }
+
+    /// An error of `kind` with `message`.
+    pub fn of_kind(kind: ToolErrorKind, message: impl Into<String>) -> ToolError {
         ToolError {
             message: message.into(),
-            reauthorize: false,
+            reauthorize: kind == ToolErrorKind::Reauthorize,
+            kind,
         }
     }
 }
 
 impl From<gouqi_oauth::Error> for ToolError {
     fn from(e: gouqi_oauth::Error) -> ToolError {
-        ToolError {
-            message: e.to_string(),
-            reauthorize: e.needs_reauthorization(),
-        }
+        let kind = if e.is_unreachable() {
+            ToolErrorKind::Network
+        } else if e.needs_reauthorization() || matches!(e, gouqi_oauth::Error::FreshTokenRejected) {
+            // A token minted moments ago was refused: no refresh can help.
+            ToolErrorKind::Reauthorize
+        } else {
+            ToolErrorKind::Other
+        };
+        ToolError::of_kind(kind, e.to_string())
     }
 }
 
@@ -99,7 +123,7 @@ impl JiraClient {
                 .url
                 .as_ref()
                 .ok_or_else(|| ToolError::new(NOT_CONFIGURED))?;
-            let jira = Jira::new(url.as_str(), static_credentials(auth))?;
+            let jira = Jira::with_settings(url.as_str(), static_credentials(auth), &config.http)?;
             return Ok(JiraClient {
                 jira,
                 deployment: config.deployment,
@@ -109,15 +133,15 @@ impl JiraClient {
         };
         let stored = setup.store().load().map_err(gouqi_oauth::Error::from)?;
         if stored.is_none() && setup.settings().grant == Grant::AuthorizationCode {
-            return Err(ToolError {
-                message: NOT_LOGGED_IN.into(),
-                reauthorize: true,
-            });
+            return Err(ToolError::of_kind(
+                ToolErrorKind::Reauthorize,
+                NOT_LOGGED_IN,
+            ));
         }
         let site = stored.as_ref().and_then(|t| t.site.clone());
         let base = setup.api_base(site.as_ref())?;
         let cache = setup.cache()?;
-        let jira = Jira::new(base.as_str(), cache.clone())?;
+        let jira = Jira::with_settings(base.as_str(), cache.clone(), &config.http)?;
         let site_url = site.and_then(|s| s.url).or_else(|| config.url.clone());
         Ok(JiraClient {
             jira,
@@ -213,14 +237,11 @@ impl JiraClient {
             });
         }
         let detail = jira_messages(&response);
+        if status == 401 {
+            return Err(self.unauthorized(&response, scope).await);
+        }
         Err(ToolError::new(match status {
             400 => format!("Jira rejected the request (400): {detail}"),
-            401 if response.is_scope_mismatch() => self.scope_message(scope).await,
-            // OAuth: a second 401, after one refresh: not an expiry problem.
-            401 if self.oauth.is_some() => gouqi_oauth::Error::FreshTokenRejected.to_string(),
-            401 => "Jira rejected the credentials (401): check the username and API token, \
-                    or the personal access token, in the configuration"
-                .to_string(),
             403 => format!(
                 "Jira denied permission (403): {detail}. Check that your account may do this in the project"
             ),
@@ -233,6 +254,23 @@ impl JiraClient {
             ),
             _ => format!("Jira answered HTTP {status}: {detail}"),
         }))
+    }
+
+    /// A 401 that the refresh-and-retry did not cure (or a missing scope):
+    /// only a new login (or new credentials) helps.
+    async fn unauthorized(&self, response: &RawResponse, scope: &str) -> ToolError {
+        let message = if response.is_scope_mismatch() {
+            self.scope_message(scope).await
+        } else if self.oauth.is_some() {
+            // Not an expiry problem: the token was just refreshed.
+            gouqi_oauth::Error::FreshTokenRejected.to_string()
+        } else {
+            return ToolError::new(
+                "Jira rejected the credentials (401): check the username and API token, or the \
+                 personal access token, in the configuration",
+            );
+        };
+        ToolError::of_kind(ToolErrorKind::Reauthorize, message)
     }
 
     async fn scope_message(&self, scope: &str) -> String {
@@ -751,9 +789,10 @@ impl JiraClient {
             ));
         }
         let token = cache.token().await?;
-        let sites = gouqi_oauth::discovery::accessible_resources(
+        let sites = gouqi_oauth::discovery::accessible_resources_with(
             &setup.api_url()?,
             &token.tokens().access_token,
+            setup.http(),
         )
         .await?;
         let list = sites

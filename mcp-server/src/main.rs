@@ -11,7 +11,9 @@ use jira_mcp::config::{Config, Flags};
 ///
 /// Settings come from flags, then the environment (JIRA_URL, JIRA_AUTH_TYPE,
 /// JIRA_OAUTH_CLIENT_ID, …), then the TOML file, then defaults. See the README
-/// for every variable.
+/// for every variable. Network: JIRA_TIMEOUT_SECS (default 30), JIRA_CA_BUNDLE
+/// (a PEM file of extra CAs), JIRA_TLS_NATIVE_ROOTS=true (trust the OS store);
+/// HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured.
 #[derive(Parser, Debug)]
 #[command(name = "jira-mcp", version)]
 struct Cli {
@@ -66,6 +68,10 @@ enum AuthCommand {
         no_browser: bool,
     },
     /// Show the login: auth type, account, site, scopes, token expiry, store.
+    ///
+    /// Exit codes: 0 logged in and Jira accepts the credentials; 1 not logged
+    /// in, re-login needed, or Jira answered another error; 3 Jira (or the
+    /// token endpoint) cannot be reached (network, DNS, TLS, proxy, timeout).
     Status {
         /// Print JSON.
         #[arg(long)]
