@@ -1,7 +1,9 @@
 //! End-to-end support: a simulated Atlassian ([`sim`]) and helpers that run
 //! the built `jira-mcp` binary ([`binary`]). Used by the tests in `tests/`,
 //! by `cargo run -p e2e-tests --bin demo`, and by the `atlassian-sim` binary.
-//! [`tls`] puts HTTPS with a test-made CA in front of any local server.
+//! [`tls`] puts HTTPS with a test-made CA in front of any local server, and
+//! [`spec`] checks the requests tools send against Atlassian's Jira Cloud spec.
 pub mod binary;
 pub mod sim;
+pub mod spec;
 pub mod tls;

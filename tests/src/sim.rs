@@ -176,6 +176,23 @@ impl Simulator {
         Simulator { server, state }
     }
 
+    /// Every Jira REST request received so far (those under `/ex/jira/`), in
+    /// order: method, path after the cloud-id prefix, query parameter names,
+    /// and the JSON body if any.
+    pub async fn jira_requests(&self) -> Vec<(String, String, Vec<String>, Option<Value>)> {
+        let prefix = format!("/ex/jira/{CLOUD_ID}");
+        let requests = self.server.received_requests().await.unwrap_or_default();
+        requests
+            .into_iter()
+            .filter_map(|r| {
+                let path = r.url.path().strip_prefix(&prefix)?.to_string();
+                let query = r.url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+                let body = serde_json::from_slice(&r.body).ok();
+                Some((r.method.to_string(), path, query, body))
+            })
+            .collect()
+    }
+
     /// The base URL, e.g. `http://127.0.0.1:41234`.
     pub fn uri(&self) -> String {
         self.server.uri()
