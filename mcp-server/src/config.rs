@@ -2,7 +2,7 @@
 //! Everything is validated at start, and each error names the variable and
 //! says what to put in it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use gouqi_oauth::HttpSettings;
@@ -10,11 +10,13 @@ use gouqi_oauth::authorize::{CLOUD_DEFAULT_SCOPES, DATA_CENTER_DEFAULT_SCOPES};
 use gouqi_oauth::secrecy::SecretString;
 use url::Url;
 
+use crate::catalog;
+
 /// The default OAuth redirect URI (register the same one in the app).
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8080/callback";
 
 /// Every setting, by its environment variable name.
-pub const VARIABLES: [&str; 22] = [
+pub const VARIABLES: [&str; 26] = [
     "JIRA_URL",
     "JIRA_DEPLOYMENT",
     "JIRA_AUTH_TYPE",
@@ -35,8 +37,20 @@ pub const VARIABLES: [&str; 22] = [
     "JIRA_TIMEOUT_SECS",
     "JIRA_CA_BUNDLE",
     "JIRA_TLS_NATIVE_ROOTS",
+    "JIRA_MCP_READ_ONLY",
+    "JIRA_MCP_TOOLS",
+    "JIRA_MCP_DISABLED_TOOLS",
+    "JIRA_MCP_PROJECTS",
     "JIRA_MCP_CONFIG",
     "RUST_LOG",
+];
+
+/// Settings that take a list (space- or comma-separated, or a TOML array).
+const LISTS: [&str; 4] = [
+    "JIRA_OAUTH_SCOPES",
+    "JIRA_MCP_TOOLS",
+    "JIRA_MCP_DISABLED_TOOLS",
+    "JIRA_MCP_PROJECTS",
 ];
 
 /// The longest `JIRA_TIMEOUT_SECS` accepted (a day).
@@ -191,6 +205,45 @@ pub struct Config {
     /// `JIRA_TIMEOUT_SECS`, `JIRA_CA_BUNDLE`, `JIRA_TLS_NATIVE_ROOTS`: how every
     /// HTTP client (Jira, token endpoint, site discovery) connects.
     pub http: HttpSettings,
+    /// `JIRA_MCP_READ_ONLY`, `JIRA_MCP_TOOLS`, `JIRA_MCP_DISABLED_TOOLS`,
+    /// `JIRA_MCP_PROJECTS`: what the server may do.
+    pub controls: Controls,
+}
+
+/// What an admin allows: which tools exist, and which projects they reach.
+#[derive(Clone, Debug, Default)]
+pub struct Controls {
+    /// `JIRA_MCP_READ_ONLY`: no tool that changes Jira.
+    pub read_only: bool,
+    /// `JIRA_MCP_TOOLS`: only these tools (names or toolsets), when set.
+    pub only: Option<BTreeSet<&'static str>>,
+    /// `JIRA_MCP_DISABLED_TOOLS`: never these.
+    pub disabled: BTreeSet<&'static str>,
+    /// `JIRA_MCP_PROJECTS`: only these project keys (upper case), when set.
+    pub projects: Option<Vec<String>>,
+}
+
+impl Controls {
+    /// Why `tool` may not be used here, or `None` when it may.
+    pub fn refusal(&self, tool: &str) -> Option<String> {
+        let info = catalog::find(tool)?;
+        if self.read_only && info.writes {
+            return Some(format!(
+                "`{tool}` changes Jira, and this server is read-only (JIRA_MCP_READ_ONLY=true)"
+            ));
+        }
+        if self.disabled.contains(info.name) {
+            return Some(format!(
+                "`{tool}` is disabled on this server (JIRA_MCP_DISABLED_TOOLS)"
+            ));
+        }
+        match &self.only {
+            Some(only) if !only.contains(info.name) => Some(format!(
+                "`{tool}` is not enabled on this server (JIRA_MCP_TOOLS)"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Settings given as command-line flags (they win over everything else).
@@ -319,7 +372,11 @@ fn read_toml(file: &ConfigFile) -> Result<BTreeMap<&'static str, Setting>, Confi
             .iter()
             .find(|v| toml_key(v) == key && **v != "JIRA_MCP_CONFIG")
         else {
-            let known: Vec<String> = VARIABLES[..20].iter().map(|v| toml_key(v)).collect();
+            let known: Vec<String> = VARIABLES
+                .iter()
+                .filter(|v| !matches!(**v, "JIRA_MCP_CONFIG" | "RUST_LOG"))
+                .map(|v| toml_key(v))
+                .collect();
             return Err(fail(format!(
                 "unknown key `{key}`; the keys are: {}",
                 known.join(", ")
@@ -329,8 +386,12 @@ fn read_toml(file: &ConfigFile) -> Result<BTreeMap<&'static str, Setting>, Confi
             toml::Value::String(s) => s,
             // Checked like the environment's text by `Settings::http`.
             toml::Value::Integer(n) if *name == "JIRA_TIMEOUT_SECS" => n.to_string(),
-            toml::Value::Boolean(b) if *name == "JIRA_TLS_NATIVE_ROOTS" => b.to_string(),
-            toml::Value::Array(items) if *name == "JIRA_OAUTH_SCOPES" => items
+            toml::Value::Boolean(b)
+                if matches!(*name, "JIRA_TLS_NATIVE_ROOTS" | "JIRA_MCP_READ_ONLY") =>
+            {
+                b.to_string()
+            }
+            toml::Value::Array(items) if LISTS.contains(name) => items
                 .iter()
                 .filter_map(|i| i.as_str())
                 .collect::<Vec<_>>()
@@ -425,7 +486,95 @@ impl Settings {
             auth,
             file,
             http: self.http()?,
+            controls: self.controls()?,
         })
+    }
+
+    fn controls(&self) -> Result<Controls, ConfigError> {
+        Ok(Controls {
+            read_only: self.boolean("JIRA_MCP_READ_ONLY")?.unwrap_or(false),
+            only: self.tools("JIRA_MCP_TOOLS")?,
+            disabled: self.tools("JIRA_MCP_DISABLED_TOOLS")?.unwrap_or_default(),
+            projects: self.projects()?,
+        })
+    }
+
+    fn boolean(&self, name: &str) -> Result<Option<bool>, ConfigError> {
+        let Some((text, source)) = self.get(name) else {
+            return Ok(None);
+        };
+        match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(Some(true)),
+            "false" | "0" | "no" => Ok(Some(false)),
+            _ => Err(error(
+                name,
+                Some(source),
+                format!("`{text}` is not true or false"),
+            )),
+        }
+    }
+
+    fn list(&self, name: &str) -> Option<(Vec<String>, &Source)> {
+        let (text, source) = self.get(name)?;
+        let items = text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|i| !i.is_empty())
+            .map(String::from)
+            .collect();
+        Some((items, source))
+    }
+
+    /// Tool names and toolsets, expanded to tool names; an unknown one is an
+    /// error listing the valid ones.
+    fn tools(&self, name: &str) -> Result<Option<BTreeSet<&'static str>>, ConfigError> {
+        let Some((items, source)) = self.list(name) else {
+            return Ok(None);
+        };
+        let mut tools = BTreeSet::new();
+        for item in &items {
+            let expanded = catalog::expand(item).ok_or_else(|| {
+                error(
+                    name,
+                    Some(source),
+                    format!(
+                        "`{item}` is not a tool or toolset; the valid ones are {}",
+                        catalog::valid_names()
+                    ),
+                )
+            })?;
+            tools.extend(expanded);
+        }
+        Ok(Some(tools))
+    }
+
+    fn projects(&self) -> Result<Option<Vec<String>>, ConfigError> {
+        let Some((items, source)) = self.list("JIRA_MCP_PROJECTS") else {
+            return Ok(None);
+        };
+        let mut keys = Vec::new();
+        for item in items {
+            let key = crate::input::project_key(&item)
+                .ok()
+                .filter(|k| !k.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| {
+                    error(
+                        "JIRA_MCP_PROJECTS",
+                        Some(source),
+                        format!(
+                            "`{item}` is not a project key (like `ED`); list project keys, not ids"
+                        ),
+                    )
+                })?;
+            keys.push(key.to_ascii_uppercase());
+        }
+        if keys.is_empty() {
+            return Err(error(
+                "JIRA_MCP_PROJECTS",
+                Some(source),
+                "is empty; list the project keys the server may reach, e.g. `ED OPS`",
+            ));
+        }
+        Ok(Some(keys))
     }
 
     fn http(&self) -> Result<HttpSettings, ConfigError> {

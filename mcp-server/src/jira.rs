@@ -12,8 +12,8 @@ use url::Url;
 use crate::auth::{NOT_CONFIGURED, NOT_LOGGED_IN, OAuthSetup};
 use crate::bounds::{DEFAULT_TEXT_CHARS, MAX_TEXT_CHARS, TextLimit};
 use crate::config::{Auth, Config, Deployment, Grant};
-use crate::input;
 use crate::text::{markdown_to_adf, markdown_to_wiki, rich_text_to_string};
+use crate::{input, jql};
 
 /// Scopes the classic Jira Cloud scopes map onto.
 const READ: &str = "read:jira-work";
@@ -109,6 +109,8 @@ pub struct JiraClient {
     deployment: Deployment,
     site_url: Option<Url>,
     oauth: Option<(OAuthSetup, TokenCache)>,
+    /// `JIRA_MCP_PROJECTS`: the only projects tools may reach, when set.
+    projects: Option<Vec<String>>,
 }
 
 impl JiraClient {
@@ -129,6 +131,7 @@ impl JiraClient {
                 deployment: config.deployment,
                 site_url: Some(url.clone()),
                 oauth: None,
+                projects: config.controls.projects.clone(),
             });
         };
         let stored = setup.store().load().map_err(gouqi_oauth::Error::from)?;
@@ -148,7 +151,61 @@ impl JiraClient {
             deployment: config.deployment,
             site_url,
             oauth: Some((setup, cache)),
+            projects: config.controls.projects.clone(),
         })
+    }
+
+    /// A well-formed issue key whose project this server may reach.
+    fn issue<'k>(&self, key: &'k str) -> Result<&'k str, ToolError> {
+        let key = input::issue_key(key)?;
+        let Some(allowed) = &self.projects else {
+            return Ok(key);
+        };
+        match key.rsplit_once('-') {
+            Some((project, _)) => self.allowed(project, allowed).map(|_| key),
+            None => Err(ToolError::new(format!(
+                "`{key}` is an issue id; this server is limited to projects {} \
+                 (JIRA_MCP_PROJECTS), so give the issue key (like `{}-12`) instead",
+                allowed.join(", "),
+                allowed[0]
+            ))),
+        }
+    }
+
+    /// A well-formed project key this server may reach.
+    fn project<'k>(&self, key: &'k str) -> Result<&'k str, ToolError> {
+        let key = input::project_key(key)?;
+        match &self.projects {
+            Some(allowed) => self.allowed(key, allowed).map(|_| key),
+            None => Ok(key),
+        }
+    }
+
+    fn allowed(&self, project: &str, allowed: &[String]) -> Result<(), ToolError> {
+        if allowed.iter().any(|a| a.eq_ignore_ascii_case(project)) {
+            return Ok(());
+        }
+        Err(ToolError::new(format!(
+            "project `{project}` is outside the projects this server may reach: {} \
+             (JIRA_MCP_PROJECTS)",
+            allowed.join(", ")
+        )))
+    }
+
+    /// Checks the issue keys inside `fields` that point elsewhere (a parent).
+    fn check_fields(&self, fields: Option<&Map<String, Value>>) -> Result<(), ToolError> {
+        let Some(parent) = fields.and_then(|f| f.get("parent")) else {
+            return Ok(());
+        };
+        match (parent["key"].as_str(), parent["id"].as_str()) {
+            (Some(key), _) => self.issue(key).map(drop),
+            (None, Some(id)) => self.issue(id).map(drop),
+            (None, None) if self.projects.is_some() => Err(ToolError::new(
+                "give the parent as {\"key\": \"ED-12\"}: this server checks parents against \
+                 JIRA_MCP_PROJECTS",
+            )),
+            (None, None) => Ok(()),
+        }
     }
 
     /// The token cache, for OAuth connections.
@@ -164,6 +221,7 @@ impl JiraClient {
             deployment: config.deployment,
             site_url: None,
             oauth: None,
+            projects: None,
         };
         client.get_current_user().await
     }
@@ -305,7 +363,7 @@ impl JiraClient {
         let issue = self
             .request(
                 Method::GET,
-                &format!("issue/{}", input::issue_key(key)?),
+                &format!("issue/{}", self.issue(key)?),
                 &[("fields", &wanted)],
                 None,
                 READ,
@@ -339,6 +397,14 @@ impl JiraClient {
             .map(String::from)
             .collect();
         let max = input::in_range("max_results", max_results, 1..=100)?;
+        let scoped;
+        let jql = match &self.projects {
+            Some(allowed) => {
+                scoped = jql::scoped(jql, allowed)?;
+                scoped.as_str()
+            }
+            None => jql,
+        };
         let (page, next) = match self.deployment {
             Deployment::Cloud => {
                 let mut body = json!({"jql": jql, "fields": wanted, "maxResults": max});
@@ -403,11 +469,9 @@ impl JiraClient {
         description: Option<&str>,
         extra: Option<&Map<String, Value>>,
     ) -> ToolResult {
+        self.check_fields(extra)?;
         let mut fields = Map::new();
-        fields.insert(
-            "project".into(),
-            json!({"key": input::project_key(project_key)?}),
-        );
+        fields.insert("project".into(), json!({"key": self.project(project_key)?}));
         fields.insert("issuetype".into(), id_or_name(issue_type));
         fields.insert("summary".into(), json!(summary));
         if let Some(text) = description {
@@ -435,6 +499,7 @@ impl JiraClient {
         description: Option<&str>,
         extra: Option<&Map<String, Value>>,
     ) -> ToolResult {
+        self.check_fields(extra)?;
         let mut fields = Map::new();
         if let Some(summary) = summary {
             fields.insert("summary".into(), json!(summary));
@@ -450,7 +515,7 @@ impl JiraClient {
         }
         self.request(
             Method::PUT,
-            &format!("issue/{}", input::issue_key(key)?),
+            &format!("issue/{}", self.issue(key)?),
             &[],
             Some(&json!({"fields": fields})),
             WRITE,
@@ -464,7 +529,7 @@ impl JiraClient {
         let answer = self
             .request(
                 Method::GET,
-                &format!("issue/{}/transitions", input::issue_key(key)?),
+                &format!("issue/{}/transitions", self.issue(key)?),
                 &[],
                 None,
                 READ,
@@ -521,7 +586,7 @@ impl JiraClient {
         }
         self.request(
             Method::POST,
-            &format!("issue/{}/transitions", input::issue_key(key)?),
+            &format!("issue/{}/transitions", self.issue(key)?),
             &[],
             Some(&body),
             WRITE,
@@ -536,7 +601,7 @@ impl JiraClient {
         let comment = self
             .request(
                 Method::POST,
-                &format!("issue/{}/comment", input::issue_key(key)?),
+                &format!("issue/{}/comment", self.issue(key)?),
                 &[],
                 Some(&request),
                 WRITE,
@@ -565,7 +630,7 @@ impl JiraClient {
         let log = self
             .request(
                 Method::POST,
-                &format!("issue/{}/worklog", input::issue_key(key)?),
+                &format!("issue/{}/worklog", self.issue(key)?),
                 &[],
                 Some(&request),
                 WRITE,
@@ -581,7 +646,7 @@ impl JiraClient {
         let links = self
             .request(
                 Method::GET,
-                &format!("issue/{}/remotelink", input::issue_key(key)?),
+                &format!("issue/{}/remotelink", self.issue(key)?),
                 &[],
                 None,
                 READ,
@@ -598,10 +663,7 @@ impl JiraClient {
         let answer = self
             .request(
                 Method::GET,
-                &format!(
-                    "issue/createmeta/{}/issuetypes",
-                    input::project_key(project_key)?
-                ),
+                &format!("issue/createmeta/{}/issuetypes", self.project(project_key)?),
                 &[("maxResults", "100")],
                 None,
                 READ,
@@ -622,7 +684,7 @@ impl JiraClient {
         let type_id = self.issue_type_id(project_key, issue_type).await?;
         let path = format!(
             "issue/createmeta/{}/issuetypes/{}",
-            input::project_key(project_key)?,
+            self.project(project_key)?,
             encode(&type_id)
         );
         let answer = self
@@ -708,7 +770,12 @@ impl JiraClient {
                     .collect()
             }
         };
-        let list = projects.iter().map(|p| json!({"key": p["key"], "name": p["name"], "id": p["id"], "type": p["projectTypeKey"]}));
+        let reachable = |p: &&Value| match (&self.projects, p["key"].as_str()) {
+            (None, _) => true,
+            (Some(allowed), Some(key)) => allowed.iter().any(|a| a.eq_ignore_ascii_case(key)),
+            (Some(_), None) => false,
+        };
+        let list = projects.iter().filter(reachable).map(|p| json!({"key": p["key"], "name": p["name"], "id": p["id"], "type": p["projectTypeKey"]}));
         Ok(json!({"projects": list.collect::<Vec<_>>()}))
     }
 
@@ -750,10 +817,7 @@ impl JiraClient {
         outward_issue: &str,
         comment: Option<&str>,
     ) -> ToolResult {
-        let (inward, outward) = (
-            input::issue_key(inward_issue)?,
-            input::issue_key(outward_issue)?,
-        );
+        let (inward, outward) = (self.issue(inward_issue)?, self.issue(outward_issue)?);
         let mut body = json!({"type": {"name": link_type}, "inwardIssue": {"key": inward}, "outwardIssue": {"key": outward}});
         if let Some(text) = comment {
             body["comment"] = json!({"body": self.rich_text(text)});

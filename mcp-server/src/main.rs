@@ -46,6 +46,18 @@ struct SettingFlags {
     /// The Jira Cloud site's cloud id (JIRA_OAUTH_CLOUD_ID).
     #[arg(long, global = true)]
     cloud_id: Option<String>,
+    /// Offer no tool that changes Jira (JIRA_MCP_READ_ONLY).
+    #[arg(long, global = true)]
+    read_only: bool,
+    /// Only these tools or toolsets, comma-separated (JIRA_MCP_TOOLS).
+    #[arg(long, global = true, value_name = "NAMES")]
+    tools: Option<String>,
+    /// Never these tools or toolsets (JIRA_MCP_DISABLED_TOOLS).
+    #[arg(long, global = true, value_name = "NAMES")]
+    disabled_tools: Option<String>,
+    /// Only these project keys (JIRA_MCP_PROJECTS).
+    #[arg(long, global = true, value_name = "KEYS")]
+    projects: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,6 +104,10 @@ impl SettingFlags {
             ("JIRA_OAUTH_TOKEN_FILE", self.token_file),
             ("JIRA_OAUTH_REDIRECT_URI", self.redirect_uri),
             ("JIRA_OAUTH_CLOUD_ID", self.cloud_id),
+            ("JIRA_MCP_READ_ONLY", self.read_only.then(|| "true".into())),
+            ("JIRA_MCP_TOOLS", self.tools),
+            ("JIRA_MCP_DISABLED_TOOLS", self.disabled_tools),
+            ("JIRA_MCP_PROJECTS", self.projects),
         ];
         Flags {
             config: self.config,

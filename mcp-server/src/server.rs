@@ -16,6 +16,7 @@ use tokio::sync::Mutex;
 
 use crate::auth::{AuthStatus, OAuthSetup};
 use crate::bounds::DEFAULT_TEXT_CHARS;
+use crate::catalog;
 use crate::config::{Config, Grant};
 use crate::jira::{JiraClient, ToolError};
 
@@ -472,11 +473,15 @@ fn result(outcome: Result<Value, ToolError>) -> Result<CallToolResult, McpError>
 
 impl JiraMcp {
     /// A server over `state`.
+    /// Only the tools the admin controls allow are listed (and routed).
     pub fn new(state: Arc<ServerState>) -> JiraMcp {
-        JiraMcp {
-            state,
-            tool_router: Self::tool_router(),
+        let mut tool_router = Self::tool_router();
+        for tool in catalog::TOOLS {
+            if state.config.controls.refusal(tool.name).is_some() {
+                tool_router.remove_route(tool.name);
+            }
         }
+        JiraMcp { state, tool_router }
     }
 
     async fn with_jira<F, Fut>(&self, f: F) -> Result<CallToolResult, McpError>
@@ -843,4 +848,18 @@ impl JiraMcp {
     name = "jira-mcp",
     instructions = "Jira tools. If a tool says the server is not logged in, call init_oauth_flow and ask the user to open the URL it returns."
 )]
-impl ServerHandler for JiraMcp {}
+impl ServerHandler for JiraMcp {
+    /// A tool the controls took away gets an error that says which control,
+    /// rather than "tool not found", and no request is made.
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, McpError> {
+        if let Some(refusal) = self.state.config.controls.refusal(&request.name) {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(refusal)]).into());
+        }
+        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        self.tool_router.call(call).await
+    }
+}
