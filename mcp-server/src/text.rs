@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 /// for `description`, comment `body` and worklog `comment`).
 pub fn markdown_to_adf(markdown: &str) -> Value {
     let markdown = normalize_newlines(markdown);
-    let mut builder = AdfBuilder::new();
+    let mut builder = AdfBuilder::new(link_budget(markdown.len()));
     for event in parser(&markdown) {
         builder.event(event);
     }
@@ -96,6 +96,18 @@ fn link_href(link_type: LinkType, dest_url: &str) -> String {
 /// unbounded nesting would let hostile input build trees too deep to drop or serialize.
 const MAX_LIST_DEPTH: usize = 32;
 
+/// Bytes of link targets (and titles) that ADF text nodes may copy, for Markdown of `len` bytes.
+///
+/// ADF puts a link on every text node it covers, so a link around many differently marked
+/// pieces (`[*a*b*a*b…](long-url)`) repeats its target once per piece: quadratic in the input.
+/// Real documents repeat a target a few times at most; past this budget new text nodes keep
+/// their words but lose the link.
+fn link_budget(len: usize) -> usize {
+    const COPIES_PER_BYTE: usize = 4;
+    const FLOOR: usize = 64 * 1024;
+    len.saturating_mul(COPIES_PER_BYTE).saturating_add(FLOOR)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Markdown -> ADF
 // ---------------------------------------------------------------------------------------------
@@ -127,11 +139,107 @@ struct Frame {
     content: Vec<Value>,
 }
 
+/// Which of the active marks a text node takes.
+#[derive(Clone, Copy)]
+enum Style {
+    /// None: separators the converter adds itself.
+    Plain,
+    /// All of them.
+    Marked,
+    /// An inline code span: ADF's `code` mark combines only with `link`.
+    Code,
+}
+
+/// The inline marks in force, at most one of each type.
+///
+/// ADF forbids two marks of one type on a node, and copying every open span onto every text
+/// node made nested emphasis (`*a *a … x … a* a*`) quadratic in time and output. So a span
+/// whose mark type is already active adds nothing. Links follow the same rule: the outermost
+/// link wins (an image inside a link's text keeps the link around it).
+struct Marks {
+    /// The distinct active marks, in the order their spans opened.
+    active: Vec<Value>,
+    /// One entry per open Markdown span: whether it added a mark to `active`. Spans nest, so
+    /// the last span that added a mark owns the last active mark.
+    spans: Vec<bool>,
+    /// The `code` mark, kept here to lend out like the active ones.
+    code: Value,
+    /// What is left of [`link_budget`].
+    link_budget: usize,
+}
+
+impl Marks {
+    fn new(link_budget: usize) -> Self {
+        Self {
+            active: Vec::new(),
+            spans: Vec::new(),
+            code: mark("code"),
+            link_budget,
+        }
+    }
+
+    /// Opens a span; `None` for a span ADF has no mark for (superscript, an empty link).
+    fn open(&mut self, mark: Option<Value>) {
+        let added = match mark {
+            Some(mark) if !self.has(&mark["type"]) => {
+                self.active.push(mark);
+                true
+            }
+            _ => false,
+        };
+        self.spans.push(added);
+    }
+
+    fn close(&mut self) {
+        if self.spans.pop() == Some(true) {
+            self.active.pop();
+        }
+    }
+
+    fn has(&self, kind: &Value) -> bool {
+        self.active.iter().any(|m| &m["type"] == kind)
+    }
+
+    /// The marks a text node of `style` takes, borrowed: only a new node needs copies.
+    fn of(&self, style: Style) -> Vec<&Value> {
+        match style {
+            Style::Plain => Vec::new(),
+            Style::Marked => self.active.iter().collect(),
+            Style::Code => self
+                .active
+                .iter()
+                .filter(|m| is_link(m))
+                .chain([&self.code])
+                .collect(),
+        }
+    }
+
+    /// Copies of the marks for a new text node, its link paid for out of the budget.
+    fn take(&mut self, style: Style) -> Vec<Value> {
+        let cost: usize = self.of(style).into_iter().map(link_cost).sum();
+        let linked = cost <= self.link_budget;
+        if linked {
+            self.link_budget -= cost;
+        }
+        let marks = self.of(style).into_iter();
+        marks.filter(|m| linked || !is_link(m)).cloned().collect()
+    }
+}
+
+fn is_link(mark: &Value) -> bool {
+    mark["type"] == "link"
+}
+
+/// The bytes a copy of `mark` adds beyond a plain mark: a link's target and title.
+fn link_cost(mark: &Value) -> usize {
+    let attr_len = |name: &str| mark["attrs"][name].as_str().map_or(0, str::len);
+    attr_len("href") + attr_len("title")
+}
+
 /// Builds an ADF document from a stream of Markdown events.
 struct AdfBuilder {
     stack: Vec<Frame>,
-    /// Active inline marks; `None` stands for a Markdown span ADF has no mark for.
-    marks: Vec<Option<Value>>,
+    marks: Marks,
     /// Open images: their URL, and whether their alt text produced any text yet.
     images: Vec<(String, bool)>,
     /// Cells seen in the current table row, to place the ` | ` separators.
@@ -139,14 +247,14 @@ struct AdfBuilder {
 }
 
 impl AdfBuilder {
-    fn new() -> Self {
+    fn new(link_budget: usize) -> Self {
         let doc = Frame {
             kind: NodeKind::Doc,
             content: Vec::new(),
         };
         Self {
             stack: vec![doc],
-            marks: Vec::new(),
+            marks: Marks::new(link_budget),
             images: Vec::new(),
             row_cells: 0,
         }
@@ -202,10 +310,10 @@ impl AdfBuilder {
             Tag::List(Some(start)) => self.open(NodeKind::OrderedList(start)),
             Tag::List(None) => self.open(NodeKind::BulletList),
             Tag::Item => self.item(),
-            Tag::Emphasis => self.marks.push(Some(mark("em"))),
-            Tag::Strong => self.marks.push(Some(mark("strong"))),
-            Tag::Strikethrough => self.marks.push(Some(mark("strike"))),
-            Tag::Superscript | Tag::Subscript => self.marks.push(None),
+            Tag::Emphasis => self.marks.open(Some(mark("em"))),
+            Tag::Strong => self.marks.open(Some(mark("strong"))),
+            Tag::Strikethrough => self.marks.open(Some(mark("strike"))),
+            Tag::Superscript | Tag::Subscript => self.marks.open(None),
             Tag::Link {
                 link_type,
                 dest_url,
@@ -229,7 +337,7 @@ impl AdfBuilder {
         match tag {
             TagEnd::Heading(_) => {
                 if matches!(self.top(), Some(NodeKind::DemotedHeading)) {
-                    self.marks.pop();
+                    self.marks.close();
                 }
                 self.close();
             }
@@ -246,9 +354,7 @@ impl AdfBuilder {
             | TagEnd::Strikethrough
             | TagEnd::Superscript
             | TagEnd::Subscript
-            | TagEnd::Link => {
-                self.marks.pop();
-            }
+            | TagEnd::Link => self.marks.close(),
             TagEnd::Image => self.end_image(),
             TagEnd::Table
             | TagEnd::TableCell
@@ -298,7 +404,7 @@ impl AdfBuilder {
     fn heading(&mut self, level: u8) {
         if self.in_container() {
             self.open(NodeKind::DemotedHeading);
-            self.marks.push(Some(mark("strong")));
+            self.marks.open(Some(mark("strong")));
         } else {
             self.open(NodeKind::Heading(level));
         }
@@ -341,16 +447,15 @@ impl AdfBuilder {
 
     fn table_cell(&mut self) {
         if self.row_cells > 0 {
-            self.push_text(" | ", Vec::new());
+            self.push_text(" | ", Style::Plain);
         }
         self.row_cells += 1;
     }
 
+    /// A link needs a target; [`Marks`] keeps only the outermost of nested links.
     fn push_link(&mut self, href: &str, title: &str) {
-        // ADF allows one link mark per text node, and a link needs a target.
-        let nested = self.marks.iter().flatten().any(|m| m["type"] == "link");
-        if nested || href.is_empty() {
-            self.marks.push(None);
+        if href.is_empty() {
+            self.marks.open(None);
             return;
         }
         let mut attrs = Map::new();
@@ -359,19 +464,15 @@ impl AdfBuilder {
             attrs.insert("title".into(), json!(title));
         }
         self.marks
-            .push(Some(json!({"type": "link", "attrs": attrs})));
+            .open(Some(json!({"type": "link", "attrs": attrs})));
     }
 
     /// An image without alt text still shows up: as its URL, linked.
     fn end_image(&mut self) {
         if let Some((url, false)) = self.images.pop() {
-            self.push_text(&url, self.active_marks());
+            self.push_text(&url, Style::Marked);
         }
-        self.marks.pop();
-    }
-
-    fn active_marks(&self) -> Vec<Value> {
-        self.marks.iter().flatten().cloned().collect()
+        self.marks.close();
     }
 
     fn text(&mut self, text: &str) {
@@ -387,19 +488,12 @@ impl AdfBuilder {
             if index > 0 {
                 self.push_inline(json!({"type": "hardBreak"}));
             }
-            self.push_text(line, self.active_marks());
+            self.push_text(line, Style::Marked);
         }
     }
 
-    /// ADF's `code` mark combines only with `link`.
     fn code(&mut self, code: &str) {
-        let mut marks: Vec<Value> = self
-            .active_marks()
-            .into_iter()
-            .filter(|m| m["type"] == "link")
-            .collect();
-        marks.push(mark("code"));
-        self.push_text(code, marks);
+        self.push_text(code, Style::Code);
     }
 
     /// Raw HTML blocks arrive a line at a time; keep them as text, one line each.
@@ -415,7 +509,7 @@ impl AdfBuilder {
     }
 
     /// Appends a text node, merging it into the previous one when the marks match.
-    fn push_text(&mut self, text: &str, marks: Vec<Value>) {
+    fn push_text(&mut self, text: &str, style: Style) {
         if text.is_empty() {
             return; // ADF forbids empty text nodes
         }
@@ -426,15 +520,14 @@ impl AdfBuilder {
         let Some(frame) = self.stack.last_mut() else {
             return;
         };
-        if let Some(last) = frame.content.last_mut()
-            && last["type"] == "text"
-            && same_marks(last, &marks)
-            && let Some(Value::String(existing)) = last.get_mut("text")
-        {
-            existing.push_str(text);
+        if extend_last_text(&mut frame.content, text, self.marks.of(style)) {
             return;
         }
-        frame.content.push(text_node(text, marks));
+        // Checked again: a link the budget refused may leave marks equal to the last node's.
+        let marks = self.marks.take(style);
+        if !extend_last_text(&mut frame.content, text, &marks) {
+            frame.content.push(text_node(text, marks));
+        }
     }
 
     fn push_inline(&mut self, node: Value) {
@@ -484,11 +577,30 @@ fn block_node(kind: &str, attrs: Option<Value>, content: Vec<Value>) -> Value {
     Value::Object(node)
 }
 
-fn same_marks(node: &Value, marks: &[Value]) -> bool {
-    match node.get("marks").and_then(Value::as_array) {
-        Some(existing) => existing.as_slice() == marks,
-        None => marks.is_empty(),
+/// Appends `text` to the last node of `content` if that is a text node with exactly `marks`.
+fn extend_last_text<'a>(
+    content: &mut [Value],
+    text: &str,
+    marks: impl IntoIterator<Item = &'a Value>,
+) -> bool {
+    let Some(last) = content.last_mut() else {
+        return false;
+    };
+    if last["type"] != "text" || !same_marks(last, marks) {
+        return false;
     }
+    match last.get_mut("text") {
+        Some(Value::String(existing)) => {
+            existing.push_str(text);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn same_marks<'a>(node: &Value, marks: impl IntoIterator<Item = &'a Value>) -> bool {
+    let existing = node.get("marks").and_then(Value::as_array);
+    existing.map_or(&[][..], Vec::as_slice).iter().eq(marks)
 }
 
 /// The ADF node(s) a finished frame becomes.
@@ -1375,6 +1487,86 @@ mod tests {
         assert_eq!(
             b,
             Some(json!({"type": "text", "text": "b", "marks": [{"type": "code"}]}))
+        );
+    }
+
+    /// The mark types on a text node, in order.
+    fn mark_types(node: &Value) -> Vec<&str> {
+        let marks = node["marks"].as_array().map_or(&[][..], Vec::as_slice);
+        marks.iter().filter_map(|m| m["type"].as_str()).collect()
+    }
+
+    #[test]
+    fn adf_nested_spans_of_one_type_mark_once() {
+        let cases = [
+            ("*a _b_ c*", "b", vec!["em"]),
+            ("**a __b__ c**", "b", vec!["strong"]),
+            ("~~a ~~b~~ c~~", "b", vec!["strike"]),
+            ("> # **b**", "b", vec!["strong"]),
+            ("*a **b _c_** d*", "c", vec!["em", "strong"]),
+        ];
+        for (markdown, word, expected) in cases {
+            let adf = markdown_to_adf(markdown);
+            let has_word = |n: &&Value| n["text"].as_str().is_some_and(|t| t.contains(word));
+            let node = text_nodes(&adf).into_iter().find(has_word);
+            assert_eq!(node.map(mark_types), Some(expected), "{markdown}: {adf}");
+        }
+    }
+
+    #[test]
+    fn adf_nested_links_keep_the_outermost() {
+        let adf = markdown_to_adf("[![alt](http://img.png) text](http://page)");
+        let nodes = text_nodes(&adf);
+        assert_eq!(nodes.len(), 1, "{adf}");
+        assert_eq!(nodes[0]["text"], "alt text");
+        assert_eq!(
+            nodes[0]["marks"],
+            json!([{"type": "link", "attrs": {"href": "http://page"}}])
+        );
+    }
+
+    /// Input from the tracker: 3000 nested emphasis spans took 21 s and 126 MB of ADF.
+    #[test]
+    fn adf_deeply_nested_emphasis_stays_small_and_fast() {
+        let markdown = "*a ".repeat(3000) + "x" + &" a*".repeat(3000);
+        let start = std::time::Instant::now();
+        let adf = markdown_to_adf(&markdown);
+        let bytes = serde_json::to_vec(&adf).map_or(usize::MAX, |json| json.len());
+        let elapsed = start.elapsed();
+        assert!(bytes < 1 << 20, "{bytes} bytes of ADF");
+        assert!(elapsed < std::time::Duration::from_secs(1), "{elapsed:?}");
+        for node in text_nodes(&adf) {
+            assert_eq!(mark_types(node), ["em"], "{node}");
+        }
+        assert!(adf_to_text(&adf).contains('x'));
+    }
+
+    /// A link around many differently marked pieces repeats its target on every piece.
+    #[test]
+    fn adf_link_targets_cannot_multiply_the_output() {
+        let target = "http://x.io/".to_string() + &"p".repeat(30_000);
+        let inputs = [
+            format!("[{}]({target})", "*a*b".repeat(8_000)),
+            format!("{}\n\n[r]: {target}\n", "[a][r]".repeat(5_000)),
+        ];
+        for markdown in inputs {
+            let adf = markdown_to_adf(&markdown);
+            let bytes = serde_json::to_vec(&adf).map_or(usize::MAX, |json| json.len());
+            assert!(bytes <= 20 * markdown.len(), "{bytes} bytes of ADF");
+            let linked = text_nodes(&adf)
+                .iter()
+                .filter(|n| mark_types(n).contains(&"link"))
+                .count();
+            assert!(linked > 0, "the budget allows the first links");
+            let words = adf_to_text(&adf);
+            assert!(words.matches('a').count() >= 5_000, "words are kept");
+        }
+        // Ordinary documents stay well inside the budget.
+        let adf = markdown_to_adf(&format!("[**a** b *c* `d`]({target})"));
+        assert!(
+            text_nodes(&adf)
+                .iter()
+                .all(|n| mark_types(n).contains(&"link"))
         );
     }
 
