@@ -12,10 +12,16 @@ pub enum Toolset {
     Comments,
     /// Issue links and remote links.
     Links,
-    /// Projects.
+    /// Projects, and listing their versions and components.
     Projects,
     /// Users and sites.
     Users,
+    /// Attachments.
+    Attachments,
+    /// Jira Software boards, backlogs and sprints (`/rest/agile/1.0`).
+    Agile,
+    /// Creating and changing versions and components.
+    Admin,
 }
 
 impl Toolset {
@@ -28,17 +34,23 @@ impl Toolset {
             Toolset::Links => "links",
             Toolset::Projects => "projects",
             Toolset::Users => "users",
+            Toolset::Attachments => "attachments",
+            Toolset::Agile => "agile",
+            Toolset::Admin => "admin",
         }
     }
 
     /// Every toolset.
-    pub const ALL: [Toolset; 6] = [
+    pub const ALL: [Toolset; 9] = [
         Toolset::Auth,
         Toolset::Issues,
         Toolset::Comments,
         Toolset::Links,
         Toolset::Projects,
         Toolset::Users,
+        Toolset::Attachments,
+        Toolset::Agile,
+        Toolset::Admin,
     ];
 }
 
@@ -61,8 +73,9 @@ const fn tool(name: &'static str, toolset: Toolset, writes: bool) -> ToolInfo {
     }
 }
 
-/// Every tool the server has.
-pub const TOOLS: [ToolInfo; 21] = [
+/// Every tool the server has. (Each toolset module's tools are listed here
+/// too; a test checks that this list and the server's tools agree.)
+pub const TOOLS: &[ToolInfo] = &[
     tool("auth_status", Toolset::Auth, false),
     tool("init_oauth_flow", Toolset::Auth, false),
     tool("complete_oauth_flow", Toolset::Auth, false),

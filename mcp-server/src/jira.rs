@@ -2,6 +2,10 @@
 //! results, and errors that say what to do. Cloud uses REST API v3 (ADF rich
 //! text), Data Center REST API v2 (wiki markup).
 
+mod agile_attachments;
+mod issues_more;
+mod people_fields;
+
 use gouqi_oauth::r#async::{Jira, RawResponse};
 use gouqi_oauth::secrecy::ExposeSecret;
 use gouqi_oauth::{Credentials, Site, TokenCache, TokenSet};

@@ -14,6 +14,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 
+mod agile_attachments;
+mod issues_more;
+mod people_fields;
+
 use crate::auth::{AuthStatus, OAuthSetup};
 use crate::bounds::DEFAULT_TEXT_CHARS;
 use crate::catalog;
@@ -103,12 +107,11 @@ impl ServerState {
                 Err(e) => Err(e),
             };
             match account {
-                Ok(me) => status.account = me["display_name"].as_str().map(String::from),
-                Err(e) => {
-                    status.logged_in = !e.reauthorize;
-                    status.needs_reauthorization = e.reauthorize;
-                    status.message = e.message;
+                Ok(me) => {
+                    status.account = me["display_name"].as_str().map(String::from);
+                    status.jira_reachable = Some(true);
                 }
+                Err(e) => status.check_failed(&e),
             }
         }
         serde_json::to_value(status).unwrap_or(Value::Null)
@@ -475,7 +478,10 @@ impl JiraMcp {
     /// A server over `state`.
     /// Only the tools the admin controls allow are listed (and routed).
     pub fn new(state: Arc<ServerState>) -> JiraMcp {
-        let mut tool_router = Self::tool_router();
+        let mut tool_router = Self::tool_router()
+            + Self::issues_more_router()
+            + Self::people_fields_router()
+            + Self::agile_attachments_router();
         for tool in catalog::TOOLS {
             if state.config.controls.refusal(tool.name).is_some() {
                 tool_router.remove_route(tool.name);

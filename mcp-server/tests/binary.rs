@@ -9,30 +9,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-const TOOLS: [&str; 21] = [
-    "auth_status",
-    "init_oauth_flow",
-    "complete_oauth_flow",
-    "refresh_oauth_token",
-    "get_issue",
-    "search_issues",
-    "create_issue",
-    "edit_issue",
-    "get_transitions",
-    "transition_issue",
-    "add_comment",
-    "add_worklog",
-    "get_remote_issue_links",
-    "get_create_fields",
-    "get_project_issue_types",
-    "list_projects",
-    "lookup_account_id",
-    "get_issue_link_types",
-    "create_issue_link",
-    "get_accessible_resources",
-    "get_current_user",
-];
-
 /// Runs the binary with an empty environment (plus `vars`), sends `requests`
 /// as JSON-RPC lines, and returns every stdout line and stderr.
 fn exchange(vars: &[(&str, &str)], requests: &[Value], wait_for: usize) -> (Vec<String>, String) {
@@ -107,8 +83,13 @@ fn an_unconfigured_start_answers_initialize_and_lists_every_tool() {
 
     let tools = replies[1]["result"]["tools"].as_array().unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
-    for wanted in TOOLS {
-        assert!(names.contains(&wanted), "missing tool {wanted}: {names:?}");
+    assert_eq!(names.len(), jira_mcp::catalog::TOOLS.len(), "{names:?}");
+    for wanted in jira_mcp::catalog::TOOLS {
+        assert!(
+            names.contains(&wanted.name),
+            "missing tool {}: {names:?}",
+            wanted.name
+        );
     }
     for tool in tools {
         let name = tool["name"].as_str().unwrap();
@@ -117,15 +98,10 @@ fn an_unconfigured_start_answers_initialize_and_lists_every_tool() {
             "{name} has no description"
         );
         let read_only = tool["annotations"]["readOnlyHint"].as_bool();
-        let expect_read_only = name.starts_with("get_")
-            || [
-                "search_issues",
-                "list_projects",
-                "lookup_account_id",
-                "auth_status",
-            ]
-            .contains(&name);
-        assert_eq!(read_only, Some(expect_read_only), "{name}: readOnlyHint");
+        let info = jira_mcp::catalog::find(name).unwrap();
+        if info.toolset != jira_mcp::catalog::Toolset::Auth {
+            assert_eq!(read_only, Some(!info.writes), "{name}: readOnlyHint");
+        }
         for (param, schema) in tool["inputSchema"]["properties"]
             .as_object()
             .into_iter()

@@ -158,3 +158,24 @@ fn jira_ca_bundle_must_be_a_readable_pem_with_a_certificate() {
     assert_eq!(error.variable, "JIRA_CA_BUNDLE");
     assert!(error.to_string().contains("no certificate"), "{error}");
 }
+
+/// The `auth_status` tool says when Jira cannot be reached, instead of only
+/// "logged in".
+#[tokio::test]
+async fn the_auth_status_tool_reports_an_unreachable_jira() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = connect(config(&pat_vars(&format!("http://127.0.0.1:{port}/")))).await;
+    let status = common::ok(&client, "auth_status", json!({})).await;
+    assert_eq!(status["jira_reachable"], false, "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("connection refused"),
+        "{status}"
+    );
+}

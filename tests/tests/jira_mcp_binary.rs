@@ -62,7 +62,8 @@ async fn auth_login_then_auth_status() {
 async fn tool_calls_through_the_binary() {
     let setup = logged_in(Options::default()).await;
     let (client, _) = binary::serve(&setup.env).await;
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 21);
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.len() >= 21, "{} tools", tools.len());
     let found = ok(
         &client,
         "search_issues",
@@ -294,7 +295,8 @@ async fn an_unconfigured_start_answers_initialize_and_tools_list() {
             .as_deref(),
         Some("jira-mcp")
     );
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 21);
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.len() >= 21, "{} tools", tools.len());
     let (is_error, message) = call(&client, "get_issue", json!({"issue_key": "ED-1"})).await;
     assert!(is_error && message.contains("JIRA_URL"), "{message}");
 }

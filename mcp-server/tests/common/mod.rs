@@ -155,3 +155,35 @@ pub async fn err(client: &Client, tool: &str, args: Value) -> String {
     assert!(is_error, "{tool} should have failed: {text}");
     text
 }
+
+/// Checks every Jira Cloud REST request `server` received (under
+/// `/ex/jira/{CLOUD_ID}/rest/api/3/`) against Atlassian's OpenAPI spec, and
+/// returns how many were checked. Agile (`/rest/agile/1.0`) requests are not
+/// in that spec and are skipped here.
+pub async fn assert_requests_fit_the_cloud_spec(server: &MockServer) -> usize {
+    let spec = e2e_tests::spec::JiraSpec::load().unwrap();
+    let prefix = format!("/ex/jira/{CLOUD_ID}");
+    let requests = server.received_requests().await.unwrap_or_default();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for request in &requests {
+        let Some(path) = request.url.path().strip_prefix(&prefix) else {
+            continue;
+        };
+        if !path.starts_with("/rest/api/3/") {
+            continue;
+        }
+        checked += 1;
+        let query: Vec<String> = request
+            .url
+            .query_pairs()
+            .map(|(k, _)| k.into_owned())
+            .collect();
+        let body: Option<Value> = serde_json::from_slice(&request.body).ok();
+        if let Err(e) = spec.check(request.method.as_str(), path, &query, body.as_ref()) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    checked
+}
