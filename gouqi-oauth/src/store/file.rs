@@ -176,8 +176,7 @@ impl FileStore {
                 // The holder may have removed the lock file (a logout) while
                 // we waited on it: then lock the file now at the path instead.
                 Ok(()) if same_file(&file, lock_path) => return Ok(file),
-                Ok(()) => continue,
-                Err(fs::TryLockError::WouldBlock) => {}
+                Ok(()) | Err(fs::TryLockError::WouldBlock) => {}
                 Err(fs::TryLockError::Error(e)) => return Err(lock_err(e)),
             }
             if started.elapsed() >= self.lock_timeout {
