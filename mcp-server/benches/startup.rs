@@ -19,6 +19,8 @@ struct Startup {
     initialize: Duration,
     tools_list: Duration,
     peak_rss_kib: u64,
+    /// The size of the `tools/list` reply line.
+    tools_list_bytes: usize,
 }
 
 fn spawn(program: &str, home: &std::path::Path) -> Child {
@@ -68,6 +70,7 @@ fn one_startup(program: &str, home: &std::path::Path) -> Startup {
     line.clear();
     stdout.read_line(&mut line).unwrap();
     let tools_at = started.elapsed();
+    let tools_list_bytes = line.trim_end().len();
     let rss = peak_rss_kib(child.id());
     drop(stdin);
     let _ = child.wait();
@@ -75,6 +78,7 @@ fn one_startup(program: &str, home: &std::path::Path) -> Startup {
         initialize: initialize_at,
         tools_list: tools_at,
         peak_rss_kib: rss,
+        tools_list_bytes,
     }
 }
 
@@ -99,6 +103,12 @@ fn startup() {
     println!(
         "startup (median of {RUNS}): initialize reply {init:?}, tools/list reply {list:?}, peak RSS {:.1} MiB",
         rss[RUNS / 2] as f64 / 1024.0
+    );
+    let tools = ours[0].tools_list_bytes;
+    println!(
+        "tools/list reply: {tools} bytes ({:.1} KiB) for {} tools",
+        tools as f64 / 1024.0,
+        jira_mcp::catalog::TOOLS.len()
     );
     println!(
         "baseline `cat` echo: {cat:?}; jira-mcp initialize / cat = {:.1}x",
