@@ -906,3 +906,25 @@ fn cloud_fixtures_fit_the_spec_response_schemas() {
         );
     }
 }
+
+/// A 400 that is not a per-element bulk answer is an ordinary tool error.
+#[tokio::test]
+async fn a_bulk_request_jira_rejects_as_a_whole_is_an_error() {
+    let server = MockServer::start().await;
+    let client = connect(config(&dc_pat_vars(&server))).await;
+    let whole = json!({"errorMessages": ["Request body is too large"], "errors": {}});
+    expect(
+        &server,
+        Mock::given(method("POST")).and(path("/jira/rest/api/2/issue/bulk")),
+        ResponseTemplate::new(400).set_body_json(whole),
+        1,
+        "bulk",
+    )
+    .await;
+    let issues = json!([{"project_key": "ED", "issue_type": "Task", "summary": "s"}]);
+    let message = err(&client, "batch_create_issues", json!({"issues": issues})).await;
+    assert!(
+        message.contains("Jira rejected the request (400): Request body is too large"),
+        "{message}"
+    );
+}

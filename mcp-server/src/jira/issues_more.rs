@@ -247,9 +247,14 @@ impl JiraClient {
             .await?;
         let status = response.status.as_u16();
         // Jira answers 201 when some were created and 400 when none were,
-        // both with `issues` and per-element `errors`.
+        // both with `issues` and per-element `errors` (a 201 may leave out
+        // an empty `errors`); any other 400 is an ordinary error.
         let answer: Option<Value> = match status {
-            200 | 201 | 400 => response
+            200 | 201 => response
+                .json()
+                .ok()
+                .filter(|v: &Value| v["issues"].is_array()),
+            400 => response
                 .json()
                 .ok()
                 .filter(|v: &Value| v["errors"].is_array()),
