@@ -928,3 +928,48 @@ async fn a_bulk_request_jira_rejects_as_a_whole_is_an_error() {
         "{message}"
     );
 }
+
+/// Readers say so; deletes and overwrites are marked destructive.
+#[tokio::test]
+async fn annotations_say_which_tools_read_and_which_destroy() {
+    let server = MockServer::start().await;
+    let client = connect(config(&dc_pat_vars(&server))).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let hints = |name: &str| {
+        let tool = tools.iter().find(|t| t.name == name).expect(name);
+        let a = tool.annotations.clone().unwrap_or_default();
+        (a.read_only_hint, a.destructive_hint)
+    };
+    for reader in [
+        "get_issue_changelog",
+        "get_watchers",
+        "get_comments",
+        "get_worklogs",
+    ] {
+        assert_eq!(hints(reader).0, Some(true), "{reader}");
+    }
+    for destroyer in [
+        "delete_issue",
+        "edit_comment",
+        "remove_watcher",
+        "assign_issue",
+        "set_issue_parent",
+    ] {
+        assert_eq!(hints(destroyer), (Some(false), Some(true)), "{destroyer}");
+    }
+    for adder in ["batch_create_issues", "add_watcher"] {
+        assert_eq!(hints(adder), (Some(false), Some(false)), "{adder}");
+    }
+    let schema = serde_json::to_string(
+        &tools
+            .iter()
+            .find(|t| t.name == "delete_issue")
+            .unwrap()
+            .input_schema,
+    )
+    .unwrap();
+    assert!(
+        schema.contains("delete_subtasks") && schema.contains("Jira refuses to delete"),
+        "{schema}"
+    );
+}

@@ -145,11 +145,11 @@ impl JiraMcp {
             .await
     }
 
-    /// Assigns an issue to a user (`me`, an account id on Cloud, a username on Data Center) or unassigns it (`none`).
+    /// Assigns an issue to a user (`me`, an account id on Cloud, a username on Data Center) or unassigns it (`none`), replacing the current assignee.
     #[tool(annotations(
         title = "Assign issue",
         read_only_hint = false,
-        destructive_hint = false,
+        destructive_hint = true,
         idempotent_hint = true,
         open_world_hint = true
     ))]
@@ -192,11 +192,11 @@ impl JiraMcp {
             .await
     }
 
-    /// Sets an issue's parent. Cloud: the `parent` field (an epic, or the parent of a sub-task). Data Center: the Epic Link field, so the parent must be an epic; a sub-task's parent cannot be changed through Data Center's REST API.
+    /// Sets an issue's parent, replacing its current one. Cloud: the `parent` field (an epic, or the parent of a sub-task). Data Center: the Epic Link field, so the parent must be an epic; a sub-task's parent cannot be changed through Data Center's REST API.
     #[tool(annotations(
         title = "Set issue parent",
         read_only_hint = false,
-        destructive_hint = false,
+        destructive_hint = true,
         idempotent_hint = true,
         open_world_hint = true
     ))]
