@@ -97,6 +97,18 @@ pub const TOOLS: &[ToolInfo] = &[
     tool("lookup_account_id", Toolset::Users, false),
     tool("get_accessible_resources", Toolset::Users, false),
     tool("get_current_user", Toolset::Users, false),
+    // issues_more
+    tool("delete_issue", Toolset::Issues, true),
+    tool("assign_issue", Toolset::Issues, true),
+    tool("get_issue_changelog", Toolset::Issues, false),
+    tool("batch_create_issues", Toolset::Issues, true),
+    tool("set_issue_parent", Toolset::Issues, true),
+    tool("get_watchers", Toolset::Issues, false),
+    tool("add_watcher", Toolset::Issues, true),
+    tool("remove_watcher", Toolset::Issues, true),
+    tool("get_comments", Toolset::Comments, false),
+    tool("edit_comment", Toolset::Comments, true),
+    tool("get_worklogs", Toolset::Comments, false),
 ];
 
 /// The tool named `name`.

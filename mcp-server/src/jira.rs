@@ -19,6 +19,8 @@ use crate::config::{Auth, Config, Deployment, Grant};
 use crate::text::{markdown_to_adf, markdown_to_wiki, rich_text_to_string};
 use crate::{input, jql};
 
+pub use issues_more::{MAX_BATCH, NewIssue, Page};
+
 /// Scopes the classic Jira Cloud scopes map onto.
 const READ: &str = "read:jira-work";
 const WRITE: &str = "write:jira-work";
