@@ -26,7 +26,13 @@ async fn cloud_client(
 }
 
 /// Mounts `verb path` answering `reply`, expected `times` times.
-async fn expect(server: &MockServer, verb: &str, at: String, reply: ResponseTemplate, times: u64) {
+async fn expect(
+    server: &MockServer,
+    verb: &str,
+    at: String,
+    reply: ResponseTemplate,
+    times: impl Into<wiremock::Times>,
+) {
     Mock::given(method(verb))
         .and(path(at.as_str()))
         .respond_with(reply)
@@ -459,7 +465,55 @@ async fn bad_input_is_refused_before_any_request() {
         .mount(&server)
         .await;
     let (client, _dir) = cloud_client(&server, &[]).await;
+    let huge = "a".repeat(1024 * 1024);
+    let huge_url = format!("https://example.com/{huge}");
+    let huge_scheme = format!("{huge}:x");
     let cases = [
+        (
+            "search_users",
+            json!({"query": huge}),
+            "`query` must be at most 255",
+        ),
+        (
+            "list_versions",
+            json!({"project_key": "ED", "query": huge}),
+            "`query` must be at most 255",
+        ),
+        (
+            "list_components",
+            json!({"project_key": "ED", "query": huge}),
+            "`query` must be at most 255",
+        ),
+        (
+            "search_fields",
+            json!({"query": huge}),
+            "`query` must be at most 255",
+        ),
+        (
+            "get_user",
+            json!({"user": huge}),
+            "`user` must be at most 128",
+        ),
+        (
+            "create_remote_issue_link",
+            json!({"issue_key": "ED-1", "url": huge_url, "title": "x"}),
+            "longer than 8000",
+        ),
+        (
+            "create_remote_issue_link",
+            json!({"issue_key": "ED-1", "url": huge_scheme, "title": "x"}),
+            "http or https",
+        ),
+        (
+            "create_component",
+            json!({"project_key": "ED", "name": "Web", "description": huge}),
+            "`description` must be at most 32767",
+        ),
+        (
+            "update_version",
+            json!({"version_id": "10004", "description": huge}),
+            "`description` must be at most 32767",
+        ),
         (
             "remove_issue_link",
             json!({"link_id": "../10001"}),
@@ -587,10 +641,12 @@ async fn bad_input_is_refused_before_any_request() {
     ];
     for (tool, args, expected) in cases {
         let (is_error, message) = call(&client, tool, args.clone()).await;
+        let shown: String = args.to_string().chars().take(200).collect();
         assert!(
             is_error && message.contains(expected),
-            "{tool} {args}: {message}"
+            "{tool} {shown}: {message}"
         );
+        assert!(message.len() < 1000, "{tool} echoed its input");
     }
 }
 
@@ -756,4 +812,30 @@ fn cloud_fixtures_fit_the_spec_response_schemas() {
         .build(&root)
         .unwrap();
     assert!(!validator.is_valid(&json!({"released": "yes"})));
+}
+
+/// The admin tools need a scope the default Cloud login lacks; the error
+/// names it.
+#[tokio::test]
+async fn a_missing_manage_scope_is_named() {
+    let server = MockServer::start().await;
+    let (client, _dir) = cloud_client(&server, &[]).await;
+    expect(
+        &server,
+        "POST",
+        cloud("component"),
+        answer(401, "jira/unauthorized.json"),
+        1..,
+    )
+    .await;
+    let message = err(
+        &client,
+        "create_component",
+        json!({"project_key": "ED", "name": "Web"}),
+    )
+    .await;
+    assert!(
+        message.contains("scope does not match") && message.contains("`manage:jira-project`"),
+        "{message}"
+    );
 }

@@ -16,6 +16,10 @@ const COMPONENT_NAMES: usize = 20;
 const CREATEMETA_PAGES: u32 = 5;
 /// Fields per page of create metadata.
 const CREATEMETA_PAGE: u32 = 200;
+/// The longest description or link summary taken (Jira's text limit).
+const MAX_DESCRIPTION: usize = 32_767;
+/// The longest link URL taken.
+const MAX_URL: usize = 8_000;
 
 impl JiraClient {
     /// Deletes an issue link by id, after reading it to name what was
@@ -26,10 +30,9 @@ impl JiraClient {
         let link = self.request(Method::GET, &tail, &[], None, READ).await?;
         let inward = link["inwardIssue"]["key"].as_str().unwrap_or_default();
         let outward = link["outwardIssue"]["key"].as_str().unwrap_or_default();
-        for key in [inward, outward] {
-            if self.projects.is_some() {
-                self.issue(key)?;
-            }
+        if self.projects.is_some() {
+            self.issue(inward)?;
+            self.issue(outward)?;
         }
         self.request(Method::DELETE, &tail, &[], None, WRITE)
             .await?;
@@ -54,7 +57,7 @@ impl JiraClient {
         let title = required_text("title", title, 255)?;
         let mut object = json!({"url": url, "title": title});
         if let Some(text) = summary {
-            object["summary"] = json!(text);
+            object["summary"] = json!(bounded("summary", text, MAX_DESCRIPTION)?);
         }
         let mut body = json!({"object": object});
         if let Some(text) = relationship {
@@ -77,7 +80,7 @@ impl JiraClient {
         max_results: u32,
     ) -> ToolResult {
         let max = input::in_range("max_results", max_results, 1..=100)?.to_string();
-        let query = query.map(str::trim).filter(|q| !q.is_empty());
+        let query = optional_text("query", query)?;
         let text_param = match self.deployment {
             Deployment::Cloud => "query",
             Deployment::DataCenter => "username",
@@ -298,9 +301,10 @@ impl JiraClient {
         max_results: u32,
         start_at: u32,
     ) -> ToolResult {
-        let args = VersionQuery { query, start_at };
         let key = self.project(project_key)?;
         let max = input::in_range("max_results", max_results, 1..=200)?;
+        let query = optional_text("query", query)?;
+        let args = VersionQuery { query, start_at };
         let statuses = version_statuses(status)?;
         let (versions, total, is_last) = match self.deployment {
             Deployment::Cloud => self.cloud_versions(key, &args, &statuses, max).await?,
@@ -398,6 +402,7 @@ impl JiraClient {
     ) -> ToolResult {
         let key = self.project(project_key)?;
         let max = input::in_range("max_results", max_results, 1..=500)? as usize;
+        let query = optional_text("query", query)?;
         let all = self
             .request(
                 Method::GET,
@@ -506,7 +511,7 @@ impl JiraClient {
         let name = required_text("name", name, 255)?;
         let mut body = json!({"project": key, "name": name});
         if let Some(text) = description {
-            body["description"] = json!(text);
+            body["description"] = json!(bounded("description", text, MAX_DESCRIPTION)?);
         }
         if let Some(lead) = lead {
             let lead = required_text("lead", lead, 128)?;
@@ -574,7 +579,10 @@ struct VersionChange<'a> {
 fn version_body(args: &VersionChange<'_>) -> ToolResult {
     let mut body = Map::new();
     if let Some(text) = args.description {
-        body.insert("description".into(), json!(text));
+        body.insert(
+            "description".into(),
+            json!(bounded("description", text, MAX_DESCRIPTION)?),
+        );
     }
     let start = args.start_date.map(|d| date("start_date", d)).transpose()?;
     let release = args
@@ -681,6 +689,24 @@ fn numeric_id<'t>(name: &str, text: &'t str) -> Result<&'t str, ToolError> {
     }
 }
 
+/// Optional search text: blank counts as none; at most 255 characters.
+fn optional_text<'t>(name: &str, text: Option<&'t str>) -> Result<Option<&'t str>, ToolError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => required_text(name, t, 255).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Free text (descriptions) of at most `max` characters.
+fn bounded<'t>(name: &str, text: &'t str, max: usize) -> Result<&'t str, ToolError> {
+    if text.chars().count() > max {
+        return Err(ToolError::new(format!(
+            "`{name}` must be at most {max} characters"
+        )));
+    }
+    Ok(text)
+}
+
 /// Non-blank text of at most `max` characters.
 fn required_text<'t>(name: &str, text: &'t str, max: usize) -> Result<&'t str, ToolError> {
     let text = text.trim();
@@ -703,9 +729,13 @@ fn web_url(text: &str) -> Result<String, ToolError> {
             "`url` must be an absolute http or https URL like https://example.com/page: {why}"
         ))
     };
+    if text.len() > MAX_URL {
+        return Err(refuse(&format!("it is longer than {MAX_URL} bytes")));
+    }
     let url = Url::parse(text.trim()).map_err(|e| refuse(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(refuse(&format!("`{}:` is not allowed", url.scheme())));
+        let scheme: String = url.scheme().chars().take(20).collect();
+        return Err(refuse(&format!("`{scheme}:` is not allowed")));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(refuse("it has no host"));
