@@ -109,6 +109,19 @@ pub const TOOLS: &[ToolInfo] = &[
     tool("get_comments", Toolset::Comments, false),
     tool("edit_comment", Toolset::Comments, true),
     tool("get_worklogs", Toolset::Comments, false),
+    // people_fields: links, users, fields, projects, versions and components.
+    tool("remove_issue_link", Toolset::Links, true),
+    tool("create_remote_issue_link", Toolset::Links, true),
+    tool("search_users", Toolset::Users, false),
+    tool("get_user", Toolset::Users, false),
+    tool("search_fields", Toolset::Issues, false),
+    tool("get_field_options", Toolset::Issues, false),
+    tool("get_project", Toolset::Projects, false),
+    tool("list_versions", Toolset::Projects, false),
+    tool("list_components", Toolset::Projects, false),
+    tool("create_version", Toolset::Admin, true),
+    tool("update_version", Toolset::Admin, true),
+    tool("create_component", Toolset::Admin, true),
 ];
 
 /// The tool named `name`.

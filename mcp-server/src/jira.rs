@@ -354,7 +354,11 @@ impl JiraClient {
     }
 
     fn browse(&self, key: &str) -> Option<String> {
-        let site = self.site_url.as_ref()?;
+        let mut site = self.site_url.clone()?;
+        // A Data Center context path (`https://host/jira`) must survive the join.
+        if !site.path().ends_with('/') {
+            site.set_path(&format!("{}/", site.path()));
+        }
         site.join(&format!("browse/{key}")).ok().map(String::from)
     }
 
