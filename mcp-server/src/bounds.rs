@@ -15,6 +15,8 @@ pub const MAX_TEXT_CHARS: u32 = 1_000_000;
 pub struct TextLimit<'a> {
     /// Characters per field.
     pub chars: u32,
+    /// The tool that returns the whole field with a larger `max_text_length`.
+    pub tool: &'a str,
     /// The issue the text belongs to, for the marker's advice.
     pub issue_key: &'a str,
 }
@@ -29,10 +31,11 @@ impl TextLimit<'_> {
         let total = text.chars().count();
         let wanted = total.min(MAX_TEXT_CHARS as usize);
         format!(
-            "{}\n[… {} more characters not shown. Call get_issue with issue_key `{}` and \
+            "{}\n[… {} more characters not shown. Call {} with issue_key `{}` and \
              max_text_length {wanted} to read all of this field]",
             &text[..cut],
             total - limit,
+            self.tool,
             self.issue_key,
         )
     }
@@ -63,6 +66,7 @@ mod tests {
     fn limit(chars: u32) -> TextLimit<'static> {
         TextLimit {
             chars,
+            tool: "get_issue",
             issue_key: "ED-1",
         }
     }

@@ -367,6 +367,7 @@ impl JiraClient {
     pub async fn get_issue(&self, key: &str, fields: &[String], max_text: u32) -> ToolResult {
         let limit = TextLimit {
             chars: input::in_range("max_text_length", max_text, 1..=MAX_TEXT_CHARS)?,
+            tool: "get_issue",
             issue_key: key,
         };
         let wanted = field_list(&ISSUE_FIELDS, fields);
@@ -451,6 +452,7 @@ impl JiraClient {
             .map(|i| {
                 let limit = TextLimit {
                     chars: DEFAULT_TEXT_CHARS,
+                    tool: "get_issue",
                     issue_key: i["key"].as_str().unwrap_or_default(),
                 };
                 Value::Object(self.summarize(i, fields, limit))

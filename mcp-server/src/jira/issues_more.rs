@@ -84,14 +84,6 @@ impl Page {
     }
 }
 
-/// Text cut at `limit`, with the marker pointing at `tool` (the shared
-/// marker names `get_issue`, which shows only the newest comments).
-fn cut(limit: TextLimit, text: String, tool: &str) -> String {
-    limit
-        .text(text)
-        .replacen("Call get_issue with", &format!("Call {tool} with"), 1)
-}
-
 fn short(value: &Value) -> Value {
     match value.as_str() {
         Some(text) if text.chars().count() > CHANGE_VALUE_CHARS => {
@@ -445,6 +437,7 @@ impl JiraClient {
         let page = page.checked(100)?;
         let limit = TextLimit {
             chars: input::in_range("max_text_length", max_text, 1..=MAX_TEXT_CHARS)?,
+            tool: "get_comments",
             issue_key: key,
         };
         let order = if newest_first { "-created" } else { "created" };
@@ -458,7 +451,7 @@ impl JiraClient {
             .into_iter()
             .flatten()
             .map(|c| {
-                let body = cut(limit, rich_text_to_string(&c["body"]), "get_comments");
+                let body = limit.text(rich_text_to_string(&c["body"]));
                 strip_nulls(json!({
                     "id": c["id"], "author": user(&c["author"]), "created": c["created"],
                     "updated": if c["updated"] == c["created"] { Value::Null } else { c["updated"].clone() },
@@ -494,6 +487,7 @@ impl JiraClient {
         let page = page.checked(100)?;
         let limit = TextLimit {
             chars: input::in_range("max_text_length", max_text, 1..=MAX_TEXT_CHARS)?,
+            tool: "get_worklogs",
             issue_key: key,
         };
         let path = format!("issue/{}/worklog", self.issue(key)?);
@@ -516,9 +510,9 @@ impl JiraClient {
             .iter()
             .map(|w| {
                 let comment = text_or_null(&w["comment"]);
-                let comment = comment.as_str().map_or(Value::Null, |t| {
-                    json!(cut(limit, t.to_string(), "get_worklogs"))
-                });
+                let comment = comment
+                    .as_str()
+                    .map_or(Value::Null, |t| json!(limit.text(t.to_string())));
                 strip_nulls(json!({
                     "id": w["id"], "author": user(&w["author"]), "started": w["started"],
                     "time_spent": w["timeSpent"], "time_spent_seconds": w["timeSpentSeconds"],
