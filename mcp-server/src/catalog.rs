@@ -97,6 +97,15 @@ pub const TOOLS: &[ToolInfo] = &[
     tool("lookup_account_id", Toolset::Users, false),
     tool("get_accessible_resources", Toolset::Users, false),
     tool("get_current_user", Toolset::Users, false),
+    // agile_attachments
+    tool("list_boards", Toolset::Agile, false),
+    tool("get_board_issues", Toolset::Agile, false),
+    tool("get_backlog_issues", Toolset::Agile, false),
+    tool("list_sprints", Toolset::Agile, false),
+    tool("get_sprint_issues", Toolset::Agile, false),
+    tool("create_sprint", Toolset::Agile, true),
+    tool("update_sprint", Toolset::Agile, true),
+    tool("move_issues_to_sprint", Toolset::Agile, true),
 ];
 
 /// The tool named `name`.
