@@ -106,6 +106,9 @@ pub const TOOLS: &[ToolInfo] = &[
     tool("create_sprint", Toolset::Agile, true),
     tool("update_sprint", Toolset::Agile, true),
     tool("move_issues_to_sprint", Toolset::Agile, true),
+    tool("get_attachments", Toolset::Attachments, false),
+    tool("download_attachment", Toolset::Attachments, false),
+    tool("upload_attachment", Toolset::Attachments, true),
 ];
 
 /// The tool named `name`.

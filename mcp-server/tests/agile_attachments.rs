@@ -547,3 +547,345 @@ async fn agile_input_is_checked_before_any_request() {
         assert!(message.len() < 1000, "{tool} echoed its input");
     }
 }
+
+/// A tool's whole result, content blocks and all.
+async fn call_raw(client: &Client, tool: &str, args: Value) -> rmcp::model::CallToolResult {
+    let params = rmcp::model::CallToolRequestParams::new(tool.to_string())
+        .with_arguments(args.as_object().cloned().unwrap_or_default());
+    client.call_tool(params).await.unwrap()
+}
+
+fn base64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Matches a request whose body holds these bytes (not necessarily UTF-8).
+struct BodyHas(&'static [u8]);
+
+impl wiremock::Match for BodyHas {
+    fn matches(&self, request: &wiremock::Request) -> bool {
+        request.body.windows(self.0.len()).any(|w| w == self.0)
+    }
+}
+
+/// The bytes of a 1×1 PNG (its signature and header are what matter here).
+const PNG: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+#[tokio::test]
+async fn attachment_tools_on_cloud() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(cloud("issue/ED-1")))
+        .and(query_param("fields", "attachment"))
+        .respond_with(answer(200, "jira/issue-attachments.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let content = |id: &str, body: &[u8], kind: &str| {
+        Mock::given(method("GET"))
+            .and(path(cloud(&format!("attachment/content/{id}"))))
+            .and(query_param("redirect", "false"))
+            .and(header("accept", "*/*"))
+            .and(header("authorization", "Bearer access-0"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body.to_vec(), kind))
+            .expect(1)
+    };
+    for (id, fixture_name) in [
+        ("10000", "jira/attachment-png.json"),
+        ("10001", "jira/attachment-text.json"),
+        ("10002", "jira/attachment-pdf.json"),
+        ("10003", "jira/attachment-large.json"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(cloud(&format!("attachment/{id}"))))
+            .respond_with(answer(200, fixture_name))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    content("10000", PNG, "image/png").mount(&server).await;
+    content("10001", b"first line\nsecond line\n", "text/plain")
+        .mount(&server)
+        .await;
+    content("10002", b"%PDF-1.7\n%\xe2\xe3", "application/pdf")
+        .mount(&server)
+        .await;
+    Mock::given(path(cloud("attachment/content/10003")))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .named("an attachment over the cap is not downloaded")
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(cloud("issue/ED-1/attachments")))
+        .and(header("x-atlassian-token", "no-check"))
+        .and(BodyHas(
+            b"Content-Disposition: form-data; name=\"file\"; filename=\"diagram.png\"",
+        ))
+        .and(BodyHas(b"Content-Type: image/png"))
+        .and(BodyHas(PNG))
+        .respond_with(answer(200, "jira/attachments-added.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _dir) = cloud_client(&server, &[]).await;
+
+    let listed = ok(&client, "get_attachments", json!({"issue_key": "ED-1"})).await;
+    assert_eq!(listed["attachments"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        listed["attachments"][0],
+        json!({"id": "10000", "filename": "screenshot.png", "size": 23123, "mime_type": "image/png",
+               "author": {"display_name": "Mia Krystof", "account_id": "5b10a2844c20165700ede21g"},
+               "created": "2026-11-20T10:15:03.000+0000"})
+    );
+
+    let image = call_raw(
+        &client,
+        "download_attachment",
+        json!({"attachment_id": "10000"}),
+    )
+    .await;
+    assert_eq!(image.is_error, Some(false));
+    let meta: Value = serde_json::from_str(&image.content[0].as_text().unwrap().text).unwrap();
+    assert_eq!(meta["filename"], "screenshot.png");
+    assert_eq!(meta["returned_as"], "image");
+    let shown = image.content[1].as_image().expect("an image block");
+    assert_eq!(
+        (shown.data.as_str(), shown.mime_type.as_str()),
+        (base64(PNG).as_str(), "image/png")
+    );
+
+    let text = call_raw(
+        &client,
+        "download_attachment",
+        json!({"attachment_id": "10001"}),
+    )
+    .await;
+    assert_eq!(
+        text.content[1].as_text().unwrap().text,
+        "first line\nsecond line\n"
+    );
+
+    let pdf = call_raw(
+        &client,
+        "download_attachment",
+        json!({"attachment_id": "10002"}),
+    )
+    .await;
+    let resource =
+        serde_json::to_value(pdf.content[1].as_resource().expect("a resource block")).unwrap();
+    assert_eq!(resource["resource"]["blob"], base64(b"%PDF-1.7\n%\xe2\xe3"));
+    assert_eq!(resource["resource"]["mimeType"], "application/pdf");
+    assert_eq!(
+        resource["resource"]["uri"],
+        "https://your-domain.atlassian.net/rest/api/3/attachment/content/10002"
+    );
+
+    let message = err(
+        &client,
+        "download_attachment",
+        json!({"attachment_id": "10003"}),
+    )
+    .await;
+    assert!(
+        message.contains("attachment 10003 is 20.0 MiB, more than this tool handles (10.0 MiB)")
+            && message.contains("open it in Jira instead"),
+        "{message}"
+    );
+
+    let uploaded = ok(
+        &client,
+        "upload_attachment",
+        json!({"issue_key": "ED-1", "filename": "diagram.png", "content_base64": base64(PNG)}),
+    )
+    .await;
+    assert_eq!(uploaded["attached"][0]["id"], "10004");
+    assert_eq!(uploaded["attached"][0]["mime_type"], "image/png");
+    let received = server.received_requests().await.unwrap();
+    let upload = received
+        .iter()
+        .find(|r| r.method.as_str() == "POST")
+        .unwrap();
+    assert!(
+        upload.body.windows(PNG.len()).any(|w| w == PNG),
+        "the file's bytes are sent as they are"
+    );
+
+    // Every platform request fits the spec: 1 issue, 4 metadata, 3 content, 1 upload.
+    assert_eq!(assert_requests_fit_the_cloud_spec(&server).await, 9);
+}
+
+#[tokio::test]
+async fn attachment_tools_on_data_center() {
+    let server = MockServer::start().await;
+    let site = format!("{}/jira", server.uri());
+    let dc_fixture = |name: &str| fixture(name).replace("{{site}}", &site);
+    Mock::given(method("GET"))
+        .and(path("/jira/rest/api/2/issue/ED-1"))
+        .and(query_param("fields", "attachment"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            dc_fixture("jira-dc/issue-attachments.json"),
+            "application/json",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/jira/rest/api/2/attachment/10001"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            dc_fixture("jira-dc/attachment-text.json"),
+            "application/json",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/jira/secure/attachment/10001/notes.txt"))
+        .and(header("authorization", "Bearer dc-pat"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("hello from DC", "text/plain"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/jira/rest/api/2/issue/ED-1/attachments"))
+        .and(header("x-atlassian-token", "no-check"))
+        .and(wiremock::matchers::body_string_contains(
+            "filename=\"notes.md\"",
+        ))
+        .and(wiremock::matchers::body_string_contains(
+            "Content-Type: text/markdown",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            dc_fixture("jira-dc/attachments-added.json"),
+            "application/json",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = connect(config(&dc_pat_vars(&server))).await;
+    let listed = ok(&client, "get_attachments", json!({"issue_key": "ED-1"})).await;
+    assert_eq!(listed["attachments"][0]["author"]["name"], "mia");
+    let text = call_raw(
+        &client,
+        "download_attachment",
+        json!({"attachment_id": "10001"}),
+    )
+    .await;
+    assert_eq!(text.content[1].as_text().unwrap().text, "hello from DC");
+    let uploaded = ok(
+        &client,
+        "upload_attachment",
+        json!({"issue_key": "ED-1", "filename": "notes.md", "content_base64": base64(b"# Notes")}),
+    )
+    .await;
+    assert_eq!(uploaded["attached"][0]["filename"], "diagram.png");
+}
+
+#[tokio::test]
+async fn with_an_allowlist_a_download_names_an_allowed_issue_that_holds_the_attachment() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(cloud("issue/ED-1")))
+        .respond_with(answer(200, "jira/issue-attachments.json"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(cloud("attachment/10001")))
+        .respond_with(answer(200, "jira/attachment-text.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(cloud("attachment/content/10001")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("notes", "text/plain"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _dir) = cloud_client(&server, &[PROJECTS]).await;
+    for (args, expected) in [
+        (json!({"attachment_id": "10001"}), "give `issue_key` too"),
+        (
+            json!({"attachment_id": "10001", "issue_key": "MKY-1"}),
+            "JIRA_MCP_PROJECTS",
+        ),
+        (
+            json!({"attachment_id": "99999", "issue_key": "ED-1"}),
+            "attachment 99999 is not on ED-1",
+        ),
+    ] {
+        let message = err(&client, "download_attachment", args).await;
+        assert!(message.contains(expected), "{message}");
+    }
+    let text = call_raw(
+        &client,
+        "download_attachment",
+        json!({"attachment_id": "10001", "issue_key": "ED-1"}),
+    )
+    .await;
+    assert_eq!(text.content[1].as_text().unwrap().text, "notes");
+}
+
+/// Bad ids, names and content are refused before any request; an upload
+/// over the cap is refused before it is decoded or sent.
+#[tokio::test]
+async fn attachment_input_is_checked_before_any_request() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .named("any request")
+        .mount(&server)
+        .await;
+    let (client, _dir) = cloud_client(&server, &[]).await;
+    let over_cap = base64(&vec![0u8; 10 * 1024 * 1024 + 1]);
+    let cases = [
+        (
+            "get_attachments",
+            json!({"issue_key": "ED-1/../x"}),
+            "not an issue key",
+        ),
+        (
+            "download_attachment",
+            json!({"attachment_id": "../10000"}),
+            "not an attachment id",
+        ),
+        (
+            "download_attachment",
+            json!({"attachment_id": ""}),
+            "not an attachment id",
+        ),
+        (
+            "upload_attachment",
+            json!({"issue_key": "ED 1", "filename": "a.txt", "content_base64": "YQ=="}),
+            "not an issue key",
+        ),
+        (
+            "upload_attachment",
+            json!({"issue_key": "ED-1", "filename": "/etc/passwd", "content_base64": "YQ=="}),
+            "not a file name",
+        ),
+        (
+            "upload_attachment",
+            json!({"issue_key": "ED-1", "filename": "a.txt", "content_base64": "not base64!"}),
+            "not standard base64",
+        ),
+        (
+            "upload_attachment",
+            json!({"issue_key": "ED-1", "filename": "a.bin", "content_base64": over_cap}),
+            "larger than 10.0 MiB",
+        ),
+        (
+            "upload_attachment",
+            json!({"issue_key": "ED-1", "filename": "a.txt", "content_base64": "YQ==", "mime_type": "text"}),
+            "not a MIME type",
+        ),
+    ];
+    for (tool, args, expected) in cases {
+        let (is_error, message) = call(&client, tool, args).await;
+        assert!(is_error && message.contains(expected), "{tool}: {message}");
+        assert!(message.len() < 1000, "{tool} echoed its input");
+    }
+}
