@@ -752,7 +752,7 @@ async fn attachment_tools_on_data_center() {
         .and(path("/jira/rest/api/2/issue/ED-1/attachments"))
         .and(header("x-atlassian-token", "no-check"))
         .and(wiremock::matchers::body_string_contains(
-            "filename=\"notes.md\"",
+            "filename=\"notes\"",
         ))
         .and(wiremock::matchers::body_string_contains(
             "Content-Type: text/markdown",
@@ -777,7 +777,7 @@ async fn attachment_tools_on_data_center() {
     let uploaded = ok(
         &client,
         "upload_attachment",
-        json!({"issue_key": "ED-1", "filename": "notes.md", "content_base64": base64(b"# Notes")}),
+        json!({"issue_key": "ED-1", "filename": "notes", "content_base64": format!("data:text/markdown;base64,{}", base64(b"# Notes"))}),
     )
     .await;
     assert_eq!(uploaded["attached"][0]["filename"], "diagram.png");
@@ -888,4 +888,42 @@ async fn attachment_input_is_checked_before_any_request() {
         assert!(is_error && message.contains(expected), "{tool}: {message}");
         assert!(message.len() < 1000, "{tool} echoed its input");
     }
+}
+
+/// Jira may answer the content request with a redirect (to Atlassian's media
+/// service): it is followed, and the credentials stay behind.
+#[tokio::test]
+async fn a_redirected_download_is_followed_without_the_credentials() {
+    let server = MockServer::start().await;
+    let media = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(cloud("attachment/10001")))
+        .respond_with(answer(200, "jira/attachment-text.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(cloud("attachment/content/10001")))
+        .respond_with(ResponseTemplate::new(303).insert_header(
+            "location",
+            format!("{}/file/abc/binary?token=t", media.uri()),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/file/abc/binary"))
+        .and(|r: &wiremock::Request| !r.headers.contains_key("authorization"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("via media", "text/plain"))
+        .expect(1)
+        .mount(&media)
+        .await;
+    let (client, _dir) = cloud_client(&server, &[]).await;
+    let text = call_raw(
+        &client,
+        "download_attachment",
+        json!({"attachment_id": "10001"}),
+    )
+    .await;
+    assert_eq!(text.content[1].as_text().unwrap().text, "via media");
 }

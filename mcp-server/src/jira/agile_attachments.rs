@@ -549,8 +549,9 @@ impl JiraClient {
     ) -> ToolResult {
         let key = self.issue(issue_key)?;
         let filename = file_name(filename)?;
+        let (data_url_type, content_base64) = strip_data_url(content_base64);
         let content = decode_upload(content_base64)?;
-        let mime_type = match mime_type {
+        let mime_type = match mime_type.or(data_url_type) {
             Some(m) => mime(m)?.to_string(),
             None => guess_mime(filename).to_string(),
         };
@@ -687,6 +688,21 @@ fn file_name(name: &str) -> Result<&str, ToolError> {
         )));
     }
     Ok(name)
+}
+
+/// Models often send a data URL (`data:image/png;base64,…`): its MIME type,
+/// and the base64 after the comma.
+fn strip_data_url(content: &str) -> (Option<&str>, &str) {
+    let Some(rest) = content.trim_start().strip_prefix("data:") else {
+        return (None, content);
+    };
+    match rest.split_once(',') {
+        Some((head, data)) if head.len() < 200 => match head.strip_suffix(";base64") {
+            Some(kind) => (Some(kind).filter(|k| !k.is_empty()), data),
+            None => (None, content),
+        },
+        _ => (None, content),
+    }
 }
 
 /// The decoded upload, refused past [`MAX_ATTACHMENT_BYTES`] before decoding.
@@ -1033,6 +1049,12 @@ mod tests {
         let wrapped = "aGVs\nbG8=\n";
         assert_eq!(decode_upload(wrapped).unwrap(), b"hello");
         assert!(decode_upload("not base64!").is_err());
+        assert_eq!(
+            strip_data_url("data:image/png;base64,iVBORw=="),
+            (Some("image/png"), "iVBORw==")
+        );
+        assert_eq!(strip_data_url("iVBORw=="), (None, "iVBORw=="));
+        assert_eq!(strip_data_url("data:,x"), (None, "data:,x"));
         for bad in ["", "..", "a/b.txt", "..\\x", "a\nb"] {
             assert!(file_name(bad).is_err(), "{bad:?}");
         }

@@ -146,9 +146,9 @@ pub struct UploadAttachment {
     pub issue_key: String,
     /// The file name to show in Jira, e.g. `screenshot.png` (a name, not a path).
     pub filename: String,
-    /// The file's bytes in standard base64 (at most 10 MiB decoded).
+    /// The file's bytes in standard base64, or a `data:<mime>;base64,...` URL (at most 10 MiB decoded).
     pub content_base64: String,
-    /// The MIME type, e.g. `image/png` (default: guessed from the file name).
+    /// The MIME type, e.g. `image/png` (default: a data URL's type, else guessed from the file name).
     #[serde(default)]
     pub mime_type: Option<String>,
 }
