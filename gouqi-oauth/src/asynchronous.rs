@@ -152,13 +152,49 @@ impl Jira {
         query: &[(&str, &str)],
         body: Option<&serde_json::Value>,
     ) -> Result<RawResponse> {
+        let payload = body.map_or(Payload::Empty, Payload::Json);
+        self.send_payload(method, path, query, &[], payload).await
+    }
+
+    /// Like [`Jira::send`], with extra request headers (an `Accept` here
+    /// replaces the default `application/json`) and a body that may be a
+    /// multipart form (attachments). The body is built again for the retry
+    /// after a 401, so it is sent whole both times.
+    pub async fn send_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Option<&RequestBody>,
+    ) -> Result<RawResponse> {
+        let payload = match body {
+            None => Payload::Empty,
+            Some(RequestBody::Json(json)) => Payload::Json(json),
+            Some(RequestBody::Multipart(files)) => Payload::Multipart(files),
+        };
+        self.send_payload(method, path, query, headers, payload)
+            .await
+    }
+
+    async fn send_payload(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        payload: Payload<'_>,
+    ) -> Result<RawResponse> {
         let mut url = url::Url::parse(self.transport.host())
             .and_then(|host| host.join(path.trim_start_matches('/')))
             .map_err(|e| Error::Config(format!("cannot build a request URL for {path}: {e}")))?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        let attempt = |(_, http): Clients| send_raw(http, method.clone(), url.clone(), body);
+        let headers = header_map(headers)?;
+        let attempt = |(_, http): Clients| {
+            send_raw(http, method.clone(), url.clone(), headers.clone(), payload)
+        };
         let rejected = |r: &Result<RawResponse>| matches!(r, Ok(r) if r.status == reqwest::StatusCode::UNAUTHORIZED && !r.is_scope_mismatch());
         self.authorized(attempt, rejected).await?
     }
@@ -347,18 +383,83 @@ async fn refresh_ahead(transport: std::sync::Weak<Transport<Clients>>) {
     }
 }
 
+/// A request body for [`Jira::send_request`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum RequestBody {
+    /// A JSON document.
+    Json(serde_json::Value),
+    /// A `multipart/form-data` form of files (Jira's attachment upload).
+    Multipart(Vec<FilePart>),
+}
+
+/// One file of a multipart form. The content is shared, not copied, when the
+/// form is built again for a retry.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    /// The form field name (`file` for Jira attachments).
+    pub field: String,
+    /// The file name sent in the part's `Content-Disposition`.
+    pub file_name: String,
+    /// The part's `Content-Type`, e.g. `image/png`.
+    pub mime_type: String,
+    /// The file's bytes.
+    pub content: bytes::Bytes,
+}
+
+/// A body borrowed for one attempt.
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    Empty,
+    Json(&'a serde_json::Value),
+    Multipart(&'a [FilePart]),
+}
+
+/// The request headers: `Accept: application/json` unless `extra` names
+/// another `Accept`, then `extra`.
+fn header_map(extra: &[(&str, &str)]) -> Result<reqwest::header::HeaderMap> {
+    use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue};
+    let mut headers = HeaderMap::new();
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    for (name, value) in extra {
+        let invalid = || Error::Config(format!("invalid request header `{name}`"));
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+        let value = HeaderValue::from_str(value).map_err(|_| invalid())?;
+        headers.insert(name, value);
+    }
+    Ok(headers)
+}
+
+/// A fresh multipart form for one attempt.
+fn form(files: &[FilePart]) -> Result<reqwest::multipart::Form> {
+    files
+        .iter()
+        .try_fold(reqwest::multipart::Form::new(), |form, file| {
+            let body = reqwest::Body::from(file.content.clone());
+            let part =
+                reqwest::multipart::Part::stream_with_length(body, file.content.len() as u64)
+                    .file_name(file.file_name.clone())
+                    .mime_str(&file.mime_type)
+                    .map_err(|_| {
+                        Error::Config(format!("`{}` is not a valid MIME type", file.mime_type))
+                    })?;
+            Ok(form.part(file.field.clone(), part))
+        })
+}
+
 async fn send_raw(
     http: reqwest::Client,
     method: reqwest::Method,
     url: url::Url,
-    body: Option<&serde_json::Value>,
+    headers: reqwest::header::HeaderMap,
+    payload: Payload<'_>,
 ) -> Result<RawResponse> {
-    let mut request = http
-        .request(method, url.clone())
-        .header(reqwest::header::ACCEPT, "application/json");
-    if let Some(body) = body {
-        request = request.json(body);
-    }
+    let mut request = http.request(method, url.clone()).headers(headers);
+    request = match payload {
+        Payload::Empty => request,
+        Payload::Json(body) => request.json(body),
+        Payload::Multipart(files) => request.multipart(form(files)?),
+    };
     let failed = |e: reqwest::Error| network_error(&e, &url);
     let mut response = request.send().await.map_err(failed)?;
     let (status, headers) = (response.status(), response.headers().clone());

@@ -122,6 +122,18 @@ pub const TOOLS: &[ToolInfo] = &[
     tool("create_version", Toolset::Admin, true),
     tool("update_version", Toolset::Admin, true),
     tool("create_component", Toolset::Admin, true),
+    // agile_attachments
+    tool("list_boards", Toolset::Agile, false),
+    tool("get_board_issues", Toolset::Agile, false),
+    tool("get_backlog_issues", Toolset::Agile, false),
+    tool("list_sprints", Toolset::Agile, false),
+    tool("get_sprint_issues", Toolset::Agile, false),
+    tool("create_sprint", Toolset::Agile, true),
+    tool("update_sprint", Toolset::Agile, true),
+    tool("move_issues_to_sprint", Toolset::Agile, true),
+    tool("get_attachments", Toolset::Attachments, false),
+    tool("download_attachment", Toolset::Attachments, false),
+    tool("upload_attachment", Toolset::Attachments, true),
 ];
 
 /// The tool named `name`.

@@ -6,6 +6,8 @@ mod agile_attachments;
 mod issues_more;
 mod people_fields;
 
+pub use agile_attachments::{AttachmentContent, Download, MAX_ATTACHMENT_BYTES, SprintChange};
+
 use gouqi_oauth::r#async::{Jira, RawResponse};
 use gouqi_oauth::secrecy::ExposeSecret;
 use gouqi_oauth::{Credentials, Site, TokenCache, TokenSet};
