@@ -247,6 +247,7 @@ impl JiraClient {
             .map(|i| {
                 let limit = TextLimit {
                     chars: DEFAULT_TEXT_CHARS,
+                    tool: "get_issue",
                     issue_key: i["key"].as_str().unwrap_or_default(),
                 };
                 Value::Object(self.summarize(i, page.fields, limit))
