@@ -258,3 +258,30 @@ async fn list_projects_shows_only_allowed_projects() {
         .collect();
     assert_eq!(keys, [&json!("ED")], "{listed}");
 }
+
+/// The README's toolset table lists exactly the catalog's tools, each under
+/// its toolset and on the right side (read or write).
+#[test]
+fn the_readme_toolset_table_matches_the_catalog() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut documented = BTreeSet::new();
+    for toolset in catalog::Toolset::ALL {
+        let prefix = format!("| `{}` |", toolset.name());
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no README row for toolset {}", toolset.name()));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        for (cell, writes) in [(cells[2], false), (cells[3], true)] {
+            for name in cell.split(", ").filter(|n| n.starts_with('`')) {
+                documented.insert((toolset.name(), name.trim_matches('`').to_string(), writes));
+            }
+        }
+    }
+    let known: BTreeSet<(&str, String, bool)> = catalog::TOOLS
+        .iter()
+        .map(|t| (t.toolset.name(), t.name.to_string(), t.writes))
+        .collect();
+    assert_eq!(documented, known);
+}
