@@ -336,19 +336,24 @@ async fn call_endpoint(sim: &Simulator, token: &str, path: &str) -> (u16, Value)
 
 #[tokio::test]
 async fn the_tool_endpoints_answer_401_to_unknown_and_expired_tokens() {
+    const TTL: Duration = Duration::from_secs(2);
     let sim = Simulator::start(Options {
-        access_ttl: Duration::from_millis(400),
+        access_ttl: TTL,
         ..Options::default()
     })
     .await;
-    let token = access_token(&sim).await;
+    // A fresh token for each endpoint: a loaded machine must not expire one
+    // before its first use.
+    let mut used = Vec::new();
     for path in NEW_ENDPOINTS {
         assert_eq!(call_endpoint(&sim, "made-up", path).await.0, 401, "{path}");
+        let token = access_token(&sim).await;
         let (status, body) = call_endpoint(&sim, &token, path).await;
         assert!(status == 200 || status == 201, "{path}: {status} {body}");
+        used.push((path, token));
     }
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    for path in NEW_ENDPOINTS {
+    tokio::time::sleep(TTL + Duration::from_millis(200)).await;
+    for (path, token) in used {
         assert_eq!(call_endpoint(&sim, &token, path).await.0, 401, "{path}");
     }
 }
