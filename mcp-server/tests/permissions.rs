@@ -466,3 +466,84 @@ fn the_setting_is_read_from_env_flags_and_toml() {
         "{err}"
     );
 }
+
+/// A new login (here through `complete_oauth_flow`) is checked again at its
+/// first call: the tools come back when the new login holds the permission.
+#[tokio::test]
+async fn a_new_login_is_checked_again() {
+    use wiremock::matchers::{body_string_contains, header};
+    let server = MockServer::start().await;
+    myself(&server, &cloud("myself")).await;
+    let keys = permissions::keys(|_| true).join(",");
+    let mut granted = fixture_json("jira/mypermissions.json");
+    for permission in granted["permissions"].as_object_mut().unwrap().values_mut() {
+        permission["havePermission"] = json!(true);
+    }
+    for (token, answer) in [
+        ("access-0", json_answer(200, "jira/mypermissions.json")),
+        (
+            "access-1",
+            ResponseTemplate::new(200).set_body_json(granted),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(cloud("mypermissions")))
+            .and(query_param("permissions", keys.as_str()))
+            .and(header("authorization", format!("Bearer {token}").as_str()))
+            .respond_with(answer)
+            .expect(1)
+            .named(format!("mypermissions with {token}"))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("access-1", "refresh-1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/oauth/token/accessible-resources"))
+        .respond_with(json_answer(200, "cloud/accessible-resources.json"))
+        .mount(&server)
+        .await;
+    let (client, counting, _dir) = cloud_server(
+        &server,
+        &[
+            ("JIRA_MCP_PERMISSION_AWARE", "true"),
+            (
+                "JIRA_OAUTH_REDIRECT_URI",
+                "https://jira-mcp.example.com/callback",
+            ),
+        ],
+    )
+    .await;
+
+    ok(&client, "get_current_user", json!({})).await;
+    assert_eq!(counting.wait_for(1).await, 1);
+    assert!(!tool_names(&client).await.contains("create_issue"));
+
+    let started = ok(&client, "init_oauth_flow", json!({})).await;
+    let url = url::Url::parse(started["authorization_url"].as_str().unwrap()).unwrap();
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let redirected = format!("https://jira-mcp.example.com/callback?code=CODE-1&state={state}");
+    let done = ok(
+        &client,
+        "complete_oauth_flow",
+        json!({"redirect_url": redirected}),
+    )
+    .await;
+    assert_eq!(done["logged_in"], true, "{done}");
+
+    ok(&client, "get_current_user", json!({})).await;
+    assert_eq!(counting.wait_for(2).await, 2);
+    let names = tool_names(&client).await;
+    assert_eq!(names.len(), catalog::TOOLS.len());
+    assert!(names.contains("create_issue"));
+}
