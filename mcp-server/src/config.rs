@@ -16,7 +16,7 @@ use crate::catalog;
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8080/callback";
 
 /// Every setting, by its environment variable name.
-pub const VARIABLES: [&str; 26] = [
+pub const VARIABLES: [&str; 27] = [
     "JIRA_URL",
     "JIRA_DEPLOYMENT",
     "JIRA_AUTH_TYPE",
@@ -41,6 +41,7 @@ pub const VARIABLES: [&str; 26] = [
     "JIRA_MCP_TOOLS",
     "JIRA_MCP_DISABLED_TOOLS",
     "JIRA_MCP_PROJECTS",
+    "JIRA_MCP_PERMISSION_AWARE",
     "JIRA_MCP_CONFIG",
     "RUST_LOG",
 ];
@@ -206,7 +207,7 @@ pub struct Config {
     /// HTTP client (Jira, token endpoint, site discovery) connects.
     pub http: HttpSettings,
     /// `JIRA_MCP_READ_ONLY`, `JIRA_MCP_TOOLS`, `JIRA_MCP_DISABLED_TOOLS`,
-    /// `JIRA_MCP_PROJECTS`: what the server may do.
+    /// `JIRA_MCP_PROJECTS`, `JIRA_MCP_PERMISSION_AWARE`: what the server may do.
     pub controls: Controls,
 }
 
@@ -221,6 +222,9 @@ pub struct Controls {
     pub disabled: BTreeSet<&'static str>,
     /// `JIRA_MCP_PROJECTS`: only these project keys (upper case), when set.
     pub projects: Option<Vec<String>>,
+    /// `JIRA_MCP_PERMISSION_AWARE`: at the first tool call of each login, ask
+    /// Jira for the user's permissions and hide the write tools they lack.
+    pub permission_aware: bool,
 }
 
 impl Controls {
@@ -387,7 +391,10 @@ fn read_toml(file: &ConfigFile) -> Result<BTreeMap<&'static str, Setting>, Confi
             // Checked like the environment's text by `Settings::http`.
             toml::Value::Integer(n) if *name == "JIRA_TIMEOUT_SECS" => n.to_string(),
             toml::Value::Boolean(b)
-                if matches!(*name, "JIRA_TLS_NATIVE_ROOTS" | "JIRA_MCP_READ_ONLY") =>
+                if matches!(
+                    *name,
+                    "JIRA_TLS_NATIVE_ROOTS" | "JIRA_MCP_READ_ONLY" | "JIRA_MCP_PERMISSION_AWARE"
+                ) =>
             {
                 b.to_string()
             }
@@ -496,6 +503,7 @@ impl Settings {
             only: self.tools("JIRA_MCP_TOOLS")?,
             disabled: self.tools("JIRA_MCP_DISABLED_TOOLS")?.unwrap_or_default(),
             projects: self.projects()?,
+            permission_aware: self.boolean("JIRA_MCP_PERMISSION_AWARE")?.unwrap_or(false),
         })
     }
 

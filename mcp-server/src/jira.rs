@@ -5,6 +5,7 @@
 mod agile_attachments;
 mod issues_more;
 mod people_fields;
+mod permissions;
 
 pub use agile_attachments::{AttachmentContent, Download, MAX_ATTACHMENT_BYTES, SprintChange};
 

@@ -10,5 +10,6 @@ pub mod config;
 pub mod input;
 pub mod jira;
 pub mod jql;
+pub mod permissions;
 pub mod server;
 pub mod text;

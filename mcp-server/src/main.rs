@@ -58,6 +58,10 @@ struct SettingFlags {
     /// Only these project keys (JIRA_MCP_PROJECTS).
     #[arg(long, global = true, value_name = "KEYS")]
     projects: Option<String>,
+    /// Hide the write tools the Jira account lacks permissions for
+    /// (JIRA_MCP_PERMISSION_AWARE).
+    #[arg(long, global = true)]
+    permission_aware: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -108,6 +112,10 @@ impl SettingFlags {
             ("JIRA_MCP_TOOLS", self.tools),
             ("JIRA_MCP_DISABLED_TOOLS", self.disabled_tools),
             ("JIRA_MCP_PROJECTS", self.projects),
+            (
+                "JIRA_MCP_PERMISSION_AWARE",
+                self.permission_aware.then(|| "true".into()),
+            ),
         ];
         Flags {
             config: self.config,

@@ -1,8 +1,9 @@
 //! The MCP tool layer: maps tool arguments onto [`JiraClient`] and the OAuth
 //! plumbing, and results onto MCP tool results. No Jira logic lives here.
 
+use std::collections::BTreeSet;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, Weak};
 
 use gouqi_oauth::loopback::{DEFAULT_TIMEOUT, LoopbackListener};
 use gouqi_oauth::{AuthorizationCode, Login, PendingAuthorization};
@@ -23,6 +24,7 @@ use crate::bounds::DEFAULT_TEXT_CHARS;
 use crate::catalog;
 use crate::config::{Config, Grant};
 use crate::jira::{JiraClient, ToolError};
+use crate::permissions;
 
 /// Shared state: the configuration, the Jira connection (opened on first
 /// use, never before `initialize`), and a login in progress.
@@ -30,6 +32,10 @@ pub struct ServerState {
     config: Config,
     client: Mutex<Option<Arc<JiraClient>>>,
     login: Mutex<Option<PendingLogin>>,
+    /// `JIRA_MCP_PERMISSION_AWARE`: the write tools the current login lacks
+    /// permissions for, and the connection they were checked with.
+    hidden: RwLock<BTreeSet<&'static str>>,
+    checked: Mutex<Weak<JiraClient>>,
 }
 
 struct PendingLogin {
@@ -62,6 +68,8 @@ impl ServerState {
             config,
             client: Mutex::new(None),
             login: Mutex::new(None),
+            hidden: RwLock::new(BTreeSet::new()),
+            checked: Mutex::new(Weak::new()),
         })
     }
 
@@ -78,6 +86,59 @@ impl ServerState {
     /// Forgets the connection so the next call opens it with new tokens.
     async fn reconnect(&self) {
         *self.client.lock().await = None;
+    }
+
+    /// With `JIRA_MCP_PERMISSION_AWARE`, once per login (per connection
+    /// opened): asks Jira which permissions the user holds, hides the write
+    /// tools they lack, and tells the client when its tool list changed. A
+    /// failed check is logged and hides nothing.
+    async fn check_permissions(&self, peer: &rmcp::Peer<rmcp::RoleServer>) {
+        if !self.config.controls.permission_aware {
+            return;
+        }
+        let mut checked = self.checked.lock().await;
+        let Ok(jira) = self.jira().await else {
+            return; // not logged in yet: checked at the first call after login
+        };
+        let current = Arc::downgrade(&jira);
+        if Weak::ptr_eq(&checked, &current) {
+            return;
+        }
+        *checked = current;
+        let keys = permissions::keys(|tool| self.config.controls.refusal(tool).is_none());
+        let hidden = if keys.is_empty() {
+            BTreeSet::new()
+        } else {
+            let answer = jira.my_permissions(&keys).await.map_err(|e| e.message);
+            match answer.and_then(|answer| permissions::hidden(&answer)) {
+                Ok(hidden) => hidden,
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        "could not check the Jira permissions ({}); hiding no tools",
+                        permissions::SETTING
+                    );
+                    BTreeSet::new()
+                }
+            }
+        };
+        let changed = {
+            let mut slot = self.hidden.write().unwrap_or_else(PoisonError::into_inner);
+            let changed = *slot != hidden;
+            *slot = hidden;
+            changed
+        };
+        if changed && let Err(e) = peer.notify_tool_list_changed().await {
+            tracing::warn!(error = %e, "could not send notifications/tools/list_changed");
+        }
+    }
+
+    /// True when the permission check hid `tool`.
+    fn is_hidden(&self, tool: &str) -> bool {
+        self.hidden
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(tool)
     }
 
     /// Waits (up to `limit`) for a token refresh in flight to be saved, so
@@ -849,20 +910,72 @@ impl JiraMcp {
     }
 }
 
-#[tool_handler(
-    router = self.tool_router,
-    name = "jira-mcp",
-    instructions = "Jira tools. If a tool says the server is not logged in, call init_oauth_flow and ask the user to open the URL it returns."
-)]
+#[tool_handler(router = self.tool_router)]
 impl ServerHandler for JiraMcp {
+    /// Tools, and (with `JIRA_MCP_PERMISSION_AWARE`) `tools.listChanged`: the
+    /// list shrinks after the permission check.
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        let mut capabilities = rmcp::model::ServerCapabilities::builder()
+            .enable_tools()
+            .build();
+        if self.state.config.controls.permission_aware
+            && let Some(tools) = capabilities.tools.as_mut()
+        {
+            tools.list_changed = Some(true);
+        }
+        rmcp::model::ServerConfig::new(capabilities)
+            .with_server_info(rmcp::model::Implementation::new(
+                "jira-mcp",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(
+                "Jira tools. If a tool says the server is not logged in, call init_oauth_flow and ask the user to open the URL it returns."
+                    .to_string(),
+            )
+    }
+
+    /// The routed tools, less those the permission check hid.
+    async fn list_tools(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ListToolsResult, McpError> {
+        let supports_cache_hints = context
+            .protocol_version()
+            .is_some_and(|version| version >= rmcp::model::ProtocolVersion::V_2026_07_28);
+        let mut tools = self.tool_router.list_all();
+        tools.retain(|tool| !self.state.is_hidden(&tool.name));
+        Ok(rmcp::model::ListToolsResult {
+            result_type: Some(rmcp::model::ResultType::COMPLETE),
+            tools,
+            meta: None,
+            next_cursor: None,
+            ttl_ms: supports_cache_hints.then_some(0),
+            cache_scope: supports_cache_hints.then_some(rmcp::model::CacheScope::Public),
+        })
+    }
+
+    fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+        if self.state.is_hidden(name) {
+            return None;
+        }
+        self.tool_router.get(name).cloned()
+    }
+
     /// A tool the controls took away gets an error that says which control,
-    /// rather than "tool not found", and no request is made.
+    /// rather than "tool not found", and no request is made; so does a tool
+    /// the permission check hid (after the check, at the first call of a login).
     async fn call_tool(
         &self,
         request: rmcp::model::CallToolRequestParams,
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, McpError> {
         if let Some(refusal) = self.state.config.controls.refusal(&request.name) {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(refusal)]).into());
+        }
+        self.state.check_permissions(&context.peer).await;
+        if self.state.is_hidden(&request.name) {
+            let refusal = permissions::refusal(&request.name);
             return Ok(CallToolResult::error(vec![ContentBlock::text(refusal)]).into());
         }
         let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
