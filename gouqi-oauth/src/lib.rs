@@ -132,6 +132,8 @@ pub mod discovery;
 pub mod error;
 mod http;
 pub mod loopback;
+#[cfg(feature = "gouqi-provider")]
+mod provider;
 pub mod refresh;
 pub mod source;
 pub mod store;
