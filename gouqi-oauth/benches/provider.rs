@@ -6,8 +6,8 @@
 //!
 //! ```sh
 //! upstream/gouqi/apply
-//! cargo --config 'patch.crates-io.gouqi.path="target/gouqi-fork"' \
-//!     bench -p gouqi-oauth --features gouqi-provider --bench provider
+//! cargo bench --config 'patch.crates-io.gouqi.path="target/gouqi-fork"' \
+//!     -p gouqi-oauth --features gouqi-provider --bench provider
 //! ```
 
 use std::time::{Duration, Instant, SystemTime};
