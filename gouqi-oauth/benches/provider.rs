@@ -2,7 +2,10 @@
 //! provider, on the patched gouqi; feature `gouqi-provider`) against
 //! `gouqi::Credentials::Bearer`, one GET each, against the same local server:
 //! criterion timings, then interleaved rounds that print the per-request
-//! ratio, for the async and the blocking client.
+//! ratio, for the async and the blocking client. Each round times both
+//! sides back to back (alternating which goes first); the ratio reported is
+//! the median of the per-round ratios, which a burst of load from other
+//! processes on a shared machine moves far less than a ratio of sums.
 //!
 //! ```sh
 //! upstream/gouqi/apply
@@ -20,8 +23,8 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const ISSUE: &str = include_str!("../../fixtures/jira/issue.json");
-const ROUNDS: u32 = 20;
-const PER_ROUND: u32 = 200;
+const ROUNDS: u32 = 200;
+const PER_ROUND: u32 = 25;
 
 fn cache(server: &MockServer) -> TokenCache {
     let obtained_at = SystemTime::now() - Duration::from_secs(600);
@@ -56,14 +59,33 @@ async fn issue_server() -> MockServer {
     server
 }
 
-fn ratio(label: &str, base: Duration, ours: Duration) {
-    let n = ROUNDS * PER_ROUND;
-    println!(
-        "{label}: per request Bearer {:?}, OAuth provider {:?}, ratio {:.3}x",
-        base / n,
-        ours / n,
-        ours.as_secs_f64() / base.as_secs_f64()
-    );
+/// Per-round timings of both sides.
+#[derive(Default)]
+struct Rounds {
+    base: Vec<Duration>,
+    ours: Vec<Duration>,
+}
+
+impl Rounds {
+    fn report(&self, label: &str) {
+        let n = ROUNDS * PER_ROUND;
+        let (base, ours): (Duration, Duration) = (self.base.iter().sum(), self.ours.iter().sum());
+        let mut ratios: Vec<f64> = self
+            .base
+            .iter()
+            .zip(&self.ours)
+            .map(|(b, o)| o.as_secs_f64() / b.as_secs_f64())
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "{label}: per request Bearer {:?}, OAuth provider {:?}; \
+             median per-round ratio {:.3}x (ratio of totals {:.3}x, {ROUNDS} rounds of {PER_ROUND})",
+            base / n,
+            ours / n,
+            ratios[ratios.len() / 2],
+            ours.as_secs_f64() / base.as_secs_f64()
+        );
+    }
 }
 
 fn async_client(c: &mut Criterion) {
@@ -87,20 +109,20 @@ fn async_client(c: &mut Criterion) {
     group.finish();
 
     // Interleaved rounds, so drift on a shared machine hits both sides alike.
-    let (mut base, mut ours) = (Duration::ZERO, Duration::ZERO);
+    let mut rounds = Rounds::default();
     runtime.block_on(async {
         for round in 0..ROUNDS {
             // Alternate which side goes first, so order effects cancel out.
             if round % 2 == 0 {
-                base += async_round(&bearer).await;
-                ours += async_round(&oauth).await;
+                rounds.base.push(async_round(&bearer).await);
+                rounds.ours.push(async_round(&oauth).await);
             } else {
-                ours += async_round(&oauth).await;
-                base += async_round(&bearer).await;
+                rounds.ours.push(async_round(&oauth).await);
+                rounds.base.push(async_round(&bearer).await);
             }
         }
     });
-    ratio("async client", base, ours);
+    rounds.report("async client");
 }
 
 async fn async_round(jira: &gouqi::r#async::Jira) -> Duration {
@@ -127,17 +149,17 @@ fn blocking_client(c: &mut Criterion) {
     });
     group.finish();
 
-    let (mut base, mut ours) = (Duration::ZERO, Duration::ZERO);
+    let mut rounds = Rounds::default();
     for round in 0..ROUNDS {
         if round % 2 == 0 {
-            base += blocking_round(&bearer);
-            ours += blocking_round(&oauth);
+            rounds.base.push(blocking_round(&bearer));
+            rounds.ours.push(blocking_round(&oauth));
         } else {
-            ours += blocking_round(&oauth);
-            base += blocking_round(&bearer);
+            rounds.ours.push(blocking_round(&oauth));
+            rounds.base.push(blocking_round(&bearer));
         }
     }
-    ratio("blocking client", base, ours);
+    rounds.report("blocking client");
     drop(runtime);
 }
 

@@ -55,6 +55,9 @@ impl TokenProvider for TokenCache {
     /// gouqi-oauth. Do not call it from async code (gouqi's blocking client
     /// cannot be used there either).
     fn token(&self) -> Result<AccessToken, TokenProviderError> {
+        if let Some(token) = held_and_fresh(self) {
+            return Ok(token);
+        }
         block_on(self.token_async())
     }
 
@@ -68,6 +71,9 @@ impl TokenProvider for TokenCache {
 
     fn token_async(&self) -> BoxFuture<'_, Result<AccessToken, TokenProviderError>> {
         Box::pin(async move {
+            if let Some(token) = held_and_fresh(self) {
+                return Ok(token);
+            }
             let token = TokenCache::token(self).await?;
             Ok(access_token(&token))
         })
@@ -98,6 +104,19 @@ impl From<TokenCache> for gouqi::Credentials {
     fn from(cache: TokenCache) -> gouqi::Credentials {
         gouqi::Credentials::oauth(cache)
     }
+}
+
+/// The common case without waiting or a runtime: a token is held, saved,
+/// outside the refresh-ahead window, and no refresh is running. Otherwise
+/// `None`, and the caller goes through [`TokenCache::token`].
+fn held_and_fresh(cache: &TokenCache) -> Option<AccessToken> {
+    if cache.is_stale() {
+        return None;
+    }
+    let held = cache.current()?;
+    // `current` may have moved on since `is_stale`; only a token outside
+    // the refresh-ahead window is handed out here.
+    (cache.refresh_due_in()? > std::time::Duration::ZERO).then(|| access_token(&held))
 }
 
 fn access_token(token: &Token) -> AccessToken {
