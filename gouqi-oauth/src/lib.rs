@@ -136,6 +136,8 @@ pub mod error;
 mod http;
 pub mod loopback;
 pub mod network;
+#[cfg(feature = "gouqi-provider")]
+mod provider;
 pub mod refresh;
 pub mod source;
 pub mod store;
