@@ -45,7 +45,17 @@ impl From<gouqi::Credentials> for Credentials {
             gouqi::Credentials::Basic(user, pass) => Credentials::Basic(user, pass.into()),
             gouqi::Credentials::Bearer(token) => Credentials::Bearer(token.into()),
             gouqi::Credentials::Cookie(session) => Credentials::Cookie(session.into()),
-            _ => Credentials::Anonymous,
+            // OAuth 1.0a, and gouqi's own OAuth provider (patched gouqi), have
+            // no counterpart here: say so rather than fail silently later.
+            // (Not logged: stock gouqi's `Debug` prints the secrets.)
+            _ => {
+                tracing::warn!(
+                    "these gouqi credentials cannot be carried over and are dropped (anonymous \
+                     requests follow); use gouqi_oauth::Credentials::OAuth(TokenCache), or \
+                     gouqi's own client"
+                );
+                Credentials::Anonymous
+            }
         }
     }
 }
