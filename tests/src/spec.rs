@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde_json::{Value, json};
@@ -17,7 +18,7 @@ pub struct JiraSpec {
     doc: Value,
     routes: Vec<Route>,
     /// Compiled request-body validators, by operation.
-    validators: Mutex<HashMap<String, std::sync::Arc<jsonschema::Validator>>>,
+    validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
 }
 
 /// One path template and method of the spec.
@@ -127,6 +128,14 @@ impl JiraSpec {
             .filter(|s| !s.is_null())
     }
 
+    /// Checks `value` against a schema that may refer to the spec's
+    /// components, e.g. [`component`]`("Comment")` or an array of one: for
+    /// recorded responses in `fixtures/`.
+    pub fn check_value(&self, schema: &Value, value: &Value) -> Result<(), String> {
+        let validator = self.compile(&schema.to_string(), schema)?;
+        describe_errors(&validator, value)
+    }
+
     fn validate(
         &self,
         template: &str,
@@ -135,41 +144,49 @@ impl JiraSpec {
         body: &Value,
     ) -> Result<(), String> {
         let key = format!("{method} {template}");
-        let validator = {
-            let mut cache = self.validators.lock();
-            match cache.get(&key) {
-                Some(v) => v.clone(),
-                None => {
-                    // The operation's schema, with the spec's components beside
-                    // it so that `#/components/…` references resolve.
-                    let root = json!({"allOf": [schema], "components": self.doc["components"]});
-                    // Formats are not checked: Atlassian's own examples (and
-                    // Jira) use `2021-01-17T12:34:00.000+0000` where the
-                    // spec says `date-time`, which RFC 3339 spells `+00:00`.
-                    let compiled = jsonschema::options()
-                        .with_draft(jsonschema::Draft::Draft4)
-                        .should_validate_formats(false)
-                        .build(&root)
-                        .map_err(|e| format!("{key}: the spec's schema does not compile: {e}"))?;
-                    let compiled = std::sync::Arc::new(compiled);
-                    cache.insert(key.clone(), compiled.clone());
-                    compiled
-                }
-            }
-        };
-        let errors: Vec<String> = validator
-            .iter_errors(body)
-            .take(5)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{key}: the body does not fit the spec: {}",
-                errors.join("; ")
-            ))
+        let validator = self.compile(&key, schema)?;
+        describe_errors(&validator, body)
+            .map_err(|e| format!("{key}: the body does not fit the spec: {e}"))
+    }
+
+    /// A validator for `schema`, compiled once per `key`.
+    fn compile(&self, key: &str, schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
+        let mut cache = self.validators.lock();
+        if let Some(validator) = cache.get(key) {
+            return Ok(validator.clone());
         }
+        // The schema, with the spec's components beside it so that
+        // `#/components/…` references resolve. Formats are not checked:
+        // Atlassian's own examples (and Jira) use `2021-01-17T12:34:00.000+0000`
+        // where the spec says `date-time`, which RFC 3339 spells `+00:00`.
+        let root = json!({"allOf": [schema], "components": self.doc["components"]});
+        let compiled = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft4)
+            .should_validate_formats(false)
+            .build(&root)
+            .map_err(|e| format!("{key}: the spec's schema does not compile: {e}"))?;
+        let compiled = Arc::new(compiled);
+        cache.insert(key.to_string(), compiled.clone());
+        Ok(compiled)
+    }
+}
+
+/// A reference to one of the spec's component schemas, for
+/// [`JiraSpec::check_value`].
+pub fn component(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn describe_errors(validator: &jsonschema::Validator, value: &Value) -> Result<(), String> {
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .take(5)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
     }
 }
 
