@@ -256,10 +256,20 @@ impl ServerState {
     ) -> Result<Value, ToolError> {
         let setup = self.oauth()?;
         let flow = setup.flow()?;
-        let login = flow.exchange(pending, code).await?;
-        self.refuse_switching_account(&login).await?;
-        flow.save(&login.tokens, &setup.store()).await?;
+        let store = setup.store();
+        let login = match self.working_login().await {
+            // Nothing to protect: complete as the CLI does, which keeps an
+            // approved grant even when the site cannot be chosen yet.
+            None => flow.complete(pending, code, &store).await,
+            Some((jira, current)) => {
+                let login = flow.exchange(pending, code).await?;
+                self.refuse_switching_account(&jira, &current, &login)
+                    .await?;
+                flow.save(&login.tokens, &store).await.map(|()| login)
+            }
+        };
         self.reconnect().await;
+        let login = login?;
         let site = login.tokens.site.as_ref();
         Ok(json!({
             "logged_in": true,
@@ -270,15 +280,21 @@ impl ServerState {
         }))
     }
 
-    async fn refuse_switching_account(&self, login: &Login) -> Result<(), ToolError> {
-        let Ok(jira) = self.jira().await else {
-            return Ok(()); // no working login to protect
-        };
-        let Ok(current) = jira.get_current_user().await else {
-            return Ok(());
-        };
+    /// The connection and its user, when the stored login works now.
+    async fn working_login(&self) -> Option<(Arc<JiraClient>, Value)> {
+        let jira = self.jira().await.ok()?;
+        let current = jira.get_current_user().await.ok()?;
+        Some((jira, current))
+    }
+
+    async fn refuse_switching_account(
+        &self,
+        jira: &JiraClient,
+        current: &Value,
+        login: &Login,
+    ) -> Result<(), ToolError> {
         let new = JiraClient::account_of(&self.config, &login.api_base, &login.tokens).await?;
-        let same_account = account_key(&current) == account_key(&new);
+        let same_account = account_key(current) == account_key(&new);
         let same_site = jira.site_matches(login.tokens.site.as_ref());
         if same_account && same_site {
             return Ok(());

@@ -490,3 +490,48 @@ async fn a_login_for_another_account_never_replaces_a_working_one() {
     let stored = FileStore::new(&file).load().unwrap().unwrap();
     assert_eq!(stored.access_token.secret(), "access-0");
 }
+
+/// With no working login to protect, a login through the tools keeps the
+/// approved grant when the account reaches several sites, as the CLI does.
+#[tokio::test]
+async fn an_ambiguous_site_through_the_tools_keeps_the_approved_grant() {
+    let server = MockServer::start().await;
+    token_endpoint()
+        .and(body_string_contains("grant_type=authorization_code"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("access-1", "refresh-1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/oauth/token/accessible-resources"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            fixture("cloud/accessible-resources-two-sites.json"),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.json");
+    let mut vars = cloud_oauth_vars(&server, &file);
+    vars.push((
+        "JIRA_OAUTH_REDIRECT_URI",
+        "https://jira-mcp.example.com/callback".into(),
+    ));
+    let client = connect(config(&vars)).await;
+    let started = ok(&client, "init_oauth_flow", json!({})).await;
+    let (is_error, message) = call(
+        &client,
+        "complete_oauth_flow",
+        json!({"code": "CODE-1", "state": state_of(&started)}),
+    )
+    .await;
+    assert!(
+        is_error && message.contains("JIRA_OAUTH_CLOUD_ID") && message.contains("no new login"),
+        "{message}"
+    );
+    let saved = FileStore::new(&file)
+        .load()
+        .unwrap()
+        .expect("the grant was thrown away");
+    assert_eq!(saved.refresh_token.unwrap().secret(), "refresh-1");
+}
