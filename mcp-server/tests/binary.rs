@@ -25,6 +25,13 @@ fn exchange(vars: &[(&str, &str)], requests: &[Value], wait_for: usize) -> (Vec<
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
+    // Drained as it comes: trace logs can fill the pipe and stall the server.
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -51,8 +58,8 @@ fn exchange(vars: &[(&str, &str)], requests: &[Value], wait_for: usize) -> (Vec<
         );
     }
     drop(stdin);
-    let output = child.wait_with_output().unwrap();
-    (lines, String::from_utf8_lossy(&output.stderr).into_owned())
+    child.wait().unwrap();
+    (lines, logs.join().unwrap())
 }
 
 fn initialize() -> Vec<Value> {
