@@ -7,49 +7,16 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::Arc;
 
 use common::*;
 use gouqi_oauth::{MemoryStore, TokenCache};
 use oauth2::{AuthorizationCode, PkceCodeChallenge, RedirectUrl};
-use parking_lot::Mutex;
-use tracing_subscriber::fmt::format::FmtSpan;
 use wiremock::matchers::body_string_contains;
 use wiremock::{MockServer, ResponseTemplate};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-const SECRETS: [&str; 6] = [
-    "SECRET-ACCESS-0",
-    "SECRET-REFRESH-0",
-    "SECRET-ACCESS-1",
-    "SECRET-REFRESH-1",
-    CLIENT_SECRET,
-    "SECRET-AUTH-CODE",
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_token_or_secret_reaches_logs_through_gouqi_credentials_oauth() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(FmtSpan::FULL)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let captured = capture_trace();
 
     let server = MockServer::start().await;
     token_post()

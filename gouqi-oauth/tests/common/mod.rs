@@ -117,3 +117,41 @@ pub fn token_post() -> wiremock::MockBuilder {
 pub fn token_ok(body: serde_json::Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
 }
+
+/// The secrets the no-leak tests plant and then look for in the logs.
+pub const SECRETS: [&str; 6] = [
+    "SECRET-ACCESS-0",
+    "SECRET-REFRESH-0",
+    "SECRET-ACCESS-1",
+    "SECRET-REFRESH-1",
+    CLIENT_SECRET,
+    "SECRET-AUTH-CODE",
+];
+
+/// Everything tracing writes, kept in memory.
+#[derive(Clone, Default)]
+pub struct Captured(pub std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs a global TRACE subscriber (span events included) writing into
+/// the returned buffer. Once per test binary.
+pub fn capture_trace() -> Captured {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+    captured
+}
