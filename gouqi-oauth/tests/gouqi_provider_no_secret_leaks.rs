@@ -7,7 +7,6 @@
 
 mod common;
 
-
 use common::*;
 use gouqi_oauth::{MemoryStore, TokenCache};
 use oauth2::{AuthorizationCode, PkceCodeChallenge, RedirectUrl};

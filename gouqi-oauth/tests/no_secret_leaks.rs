@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::*;
 use gouqi_oauth::r#async::Jira;
 use gouqi_oauth::{MemoryStore, TokenCache, TokenStore};
