@@ -105,6 +105,23 @@ impl PendingAuthorization {
         self.state.secret()
     }
 
+    /// The PKCE verifier. It is a secret: keep it only where the refresh
+    /// token may go (encrypted), e.g. to finish the authorization on another
+    /// replica of a server with [`PendingAuthorization::resume`].
+    pub fn verifier_secret(&self) -> &str {
+        self.verifier.secret()
+    }
+
+    /// An authorization begun earlier (possibly by another process), from
+    /// its URL, `state` and PKCE verifier.
+    pub fn resume(url: Url, state: String, verifier: String) -> PendingAuthorization {
+        PendingAuthorization {
+            url,
+            state: CsrfToken::new(state),
+            verifier: PkceCodeVerifier::new(verifier),
+        }
+    }
+
     /// Reads what a user pasted (the redirected URL, its query string, or
     /// the code followed by the state) and checks its `state` against this
     /// authorization. Nothing is consumed: a wrong paste leaves it usable.

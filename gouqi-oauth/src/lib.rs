@@ -157,6 +157,8 @@ pub use refresh::{Token, TokenCache};
 /// The `secrecy` crate, whose `SecretString` [`Credentials`] holds.
 pub use secrecy;
 pub use source::{Grant, RetryPolicy, TokenSource};
-pub use store::{FileStore, MemoryStore, StoreLock, TokenStore};
+pub use store::{
+    FileStore, MemoryStore, StoreLock, TokenStore, decode_token_set, encode_token_set,
+};
 pub use sync::Jira;
 pub use token::{Site, TokenSet};

@@ -8,6 +8,28 @@ mod keyring;
 
 pub use file::{DEFAULT_LOCK_TIMEOUT, FileStore};
 pub(crate) use format::describe_json_error;
+
+/// A token set in the versioned JSON layout the file store writes, for
+/// stores kept outside this crate (a database row, say). The secrets are in
+/// clear: encrypt the bytes before they leave the process.
+pub fn encode_token_set(tokens: &TokenSet) -> Vec<u8> {
+    format::encode(tokens)
+}
+
+/// Reads what [`encode_token_set`] wrote. `backend` names the store in the
+/// error; the error never quotes the bytes.
+pub fn decode_token_set(bytes: &[u8], backend: &'static str) -> Result<TokenSet, StoreError> {
+    format::decode(bytes).map_err(|e| StoreError::Backend {
+        backend,
+        message: match e {
+            format::DecodeError::Corrupt(detail) => format!("a stored token set is corrupt ({detail})"),
+            format::DecodeError::Version(found) => format!(
+                "a stored token set has format version {found}, but this program reads version {}: upgrade it",
+                format::VERSION
+            ),
+        },
+    })
+}
 #[cfg(feature = "keyring")]
 pub use keyring::{KeyringBackend, KeyringStore};
 

@@ -3,6 +3,7 @@
 //! The binary is thin: [`config`] reads settings, [`jira`] holds the Jira
 //! logic, [`auth`] the OAuth plumbing, and [`server`] maps MCP tools onto them.
 pub mod auth;
+pub mod authz;
 pub mod bounds;
 pub mod catalog;
 pub mod cli;
@@ -12,4 +13,5 @@ pub mod jira;
 pub mod jql;
 pub mod permissions;
 pub mod server;
+pub mod store;
 pub mod text;

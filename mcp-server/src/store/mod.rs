@@ -1,0 +1,323 @@
+//! The team server's storage: users, their Atlassian grants, the MCP clients
+//! that registered, and the tokens jira-mcp issues to them.
+//!
+//! [`TeamStore`] is the one storage trait. Its backends (SQLite by default,
+//! Postgres for several replicas) keep bytes and records; they never see a
+//! secret in clear:
+//! - Atlassian grants arrive sealed (AES-256-GCM, [`crypto`]);
+//! - jira-mcp's own tokens and codes are kept only as [`TokenHash`]es.
+//!
+//! A user's grant is reached by gouqi-oauth through [`grant::UserGrantStore`],
+//! a per-user view implementing `gouqi_oauth::TokenStore`, so that the one
+//! refresh machinery (`TokenCache`) protects every user's grant.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use gouqi_oauth::StoreLock;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Why a store operation failed. Messages never hold a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or refused the operation.
+    #[error(
+        "the team store ({backend}) failed: {message}. Check JIRA_MCP_DATABASE_URL and that the \
+         database is running and writable"
+    )]
+    Unavailable {
+        /// `sqlite` or `postgres`.
+        backend: &'static str,
+        /// What went wrong (no secrets, no row content).
+        message: String,
+    },
+    /// A row holds data this version cannot read.
+    #[error(
+        "the team store holds a {what} this version cannot read ({detail}). It was left as it \
+         is; upgrade jira-mcp, or delete that row"
+    )]
+    Corrupt {
+        /// What kind of record.
+        what: &'static str,
+        /// What is wrong, without the content.
+        detail: String,
+    },
+    /// Another request (or replica) held a user's grant lock too long.
+    #[error(
+        "another request has held the lock on this user's Atlassian grant for over {} s; \
+         try again",
+        waited.as_secs()
+    )]
+    LockTimeout {
+        /// How long this request waited.
+        waited: Duration,
+    },
+    /// A sealed grant could not be opened (wrong or rotated-away key).
+    #[error(
+        "a stored Atlassian grant cannot be decrypted: JIRA_MCP_ENCRYPTION_KEY is not the key it \
+         was sealed with. Set the old key in JIRA_MCP_PREVIOUS_ENCRYPTION_KEYS, or have the user \
+         sign in again"
+    )]
+    Undecryptable,
+}
+
+/// Seconds since the Unix epoch.
+pub type UnixTime = i64;
+
+/// Now, in Unix seconds.
+pub fn now() -> UnixTime {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// jira-mcp's own id for a user (random, not the Atlassian account id).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UserId(pub String);
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The SHA-256 of a secret jira-mcp issued (token, code, `state`), hex
+/// encoded: what the store keeps instead of the secret.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    /// The hash of `secret`.
+    pub fn of(secret: &str) -> TokenHash {
+        let digest = Sha256::digest(secret.as_bytes());
+        TokenHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The hex digest, for a database column.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A hash read back from the database.
+    pub fn from_stored(hex: String) -> TokenHash {
+        TokenHash(hex)
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    // A prefix is enough to tell hashes apart in a log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenHash({}…)", &self.0[..self.0.len().min(8)])
+    }
+}
+
+/// A person who signed in through Atlassian.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    /// jira-mcp's id.
+    pub id: UserId,
+    /// The Atlassian account id (Cloud) or user key/name (Data Center).
+    pub account_id: String,
+    /// The Jira site: the cloud id on Cloud, the site URL on Data Center.
+    pub site: String,
+    /// For audit lines and the consent page.
+    pub display_name: Option<String>,
+    /// When the user first signed in.
+    pub created_at: UnixTime,
+}
+
+/// How a registered MCP client authenticates at `/token`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// A public client (PKCE only): `token_endpoint_auth_method=none`.
+    None,
+    /// `client_secret_post` or `client_secret_basic`, with the secret's hash.
+    Secret {
+        /// The method the client registered.
+        method: String,
+        /// The hash of the secret issued at registration.
+        secret_hash: TokenHash,
+    },
+}
+
+/// An MCP client registered with Dynamic Client Registration (RFC 7591).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    /// The `client_id` jira-mcp issued.
+    pub client_id: String,
+    /// `client_name`, shown on the consent page.
+    pub client_name: Option<String>,
+    /// The exact redirect URIs; `/authorize` accepts no other.
+    pub redirect_uris: Vec<String>,
+    /// How it authenticates at `/token`.
+    pub auth: ClientAuth,
+    /// When it registered.
+    pub created_at: UnixTime,
+}
+
+/// An MCP client's authorization request, waiting for the user's Atlassian
+/// consent. Keyed by the hash of the `state` sent to Atlassian.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRecord {
+    /// The MCP client.
+    pub client_id: String,
+    /// Its redirect URI (already checked against the registration).
+    pub redirect_uri: String,
+    /// Its PKCE S256 challenge.
+    pub code_challenge: String,
+    /// The scopes it asked for (and the user approved).
+    pub scopes: Vec<String>,
+    /// Its `state`, returned to it unchanged.
+    pub client_state: Option<String>,
+    /// The RFC 8707 resource it asked for (kept here, never sent to Atlassian).
+    pub resource: Option<String>,
+    /// The Atlassian PKCE verifier, sealed like a grant.
+    pub sealed_verifier: Vec<u8>,
+    /// The authorization URL sent to Atlassian.
+    pub atlassian_url: String,
+    /// After this, the callback is refused.
+    pub expires_at: UnixTime,
+}
+
+/// An authorization code jira-mcp issued to an MCP client. Keyed by the
+/// code's hash; usable once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeRecord {
+    /// The MCP client it was issued to.
+    pub client_id: String,
+    /// The user who approved.
+    pub user: UserId,
+    /// The redirect URI it was sent to (must match at `/token`).
+    pub redirect_uri: String,
+    /// The PKCE S256 challenge (checked against the verifier at `/token`).
+    pub code_challenge: String,
+    /// The approved scopes.
+    pub scopes: Vec<String>,
+    /// The resource (audience) the tokens will be bound to.
+    pub resource: String,
+    /// After this, `/token` refuses it.
+    pub expires_at: UnixTime,
+}
+
+/// What an access or refresh token grants. Keyed by the token's hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// The MCP client it was issued to.
+    pub client_id: String,
+    /// The user it acts for.
+    pub user: UserId,
+    /// The approved scopes.
+    pub scopes: Vec<String>,
+    /// The audience (RFC 8707): this server's `/mcp` URL.
+    pub audience: String,
+    /// The grant it descends from: one authorization and all its refreshes.
+    /// Revoking the family revokes every token in it.
+    pub family: String,
+    /// After this, the token is refused.
+    pub expires_at: UnixTime,
+}
+
+/// What taking a refresh token found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// Unused until now: it is now marked used.
+    Fresh(TokenRecord),
+    /// Used before: a replay. The caller revokes the family.
+    Replayed(TokenRecord),
+    /// Not known, expired or revoked.
+    Unknown,
+}
+
+/// The team server's storage. Every backend implements all of it; the rest
+/// of the server knows only this trait.
+///
+/// Single-use operations (`take_*`) are atomic: of two concurrent takes of
+/// the same key, exactly one gets the record, on every replica.
+#[async_trait]
+pub trait TeamStore: Send + Sync + fmt::Debug + 'static {
+    /// Names the backend and where it is, without credentials.
+    fn describe(&self) -> String;
+
+    /// Readiness: the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Creates or updates the user for this Atlassian account and site.
+    async fn upsert_user(
+        &self,
+        account_id: &str,
+        site: &str,
+        display_name: Option<&str>,
+    ) -> StoreResult<UserRecord>;
+
+    /// The user, if they exist.
+    async fn user(&self, id: &UserId) -> StoreResult<Option<UserRecord>>;
+
+    /// Deletes the user with their grant, codes and tokens. False when no
+    /// such user existed.
+    async fn delete_user(&self, id: &UserId) -> StoreResult<bool>;
+
+    /// The user's sealed Atlassian grant.
+    async fn load_grant(&self, user: &UserId) -> StoreResult<Option<Vec<u8>>>;
+
+    /// Stores the user's sealed Atlassian grant, replacing any before.
+    async fn save_grant(&self, user: &UserId, sealed: &[u8]) -> StoreResult<()>;
+
+    /// Removes the user's grant. False when there was none.
+    async fn clear_grant(&self, user: &UserId) -> StoreResult<bool>;
+
+    /// Takes the user's grant lock (waiting at most `wait`), held until the
+    /// returned lock is dropped: one refresh per user at a time, across
+    /// every request (and, on Postgres, every replica). Other users' locks
+    /// are independent.
+    async fn lock_grant(&self, user: &UserId, wait: Duration) -> StoreResult<StoreLock>;
+
+    /// Registers an MCP client.
+    async fn put_client(&self, client: &ClientRecord) -> StoreResult<()>;
+
+    /// A registered MCP client.
+    async fn client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
+
+    /// Keeps an authorization waiting for Atlassian consent.
+    async fn put_pending(&self, key: &TokenHash, record: &PendingRecord) -> StoreResult<()>;
+
+    /// Takes (removes) a waiting authorization; `None` if unknown, already
+    /// taken or expired.
+    async fn take_pending(&self, key: &TokenHash) -> StoreResult<Option<PendingRecord>>;
+
+    /// Keeps an issued authorization code.
+    async fn put_code(&self, key: &TokenHash, record: &CodeRecord) -> StoreResult<()>;
+
+    /// Takes (removes) a code; `None` if unknown, already taken or expired.
+    async fn take_code(&self, key: &TokenHash) -> StoreResult<Option<CodeRecord>>;
+
+    /// Keeps an issued access token.
+    async fn put_access(&self, key: &TokenHash, record: &TokenRecord) -> StoreResult<()>;
+
+    /// The record of an access token that is neither expired nor revoked.
+    async fn access(&self, key: &TokenHash) -> StoreResult<Option<TokenRecord>>;
+
+    /// Keeps an issued refresh token.
+    async fn put_refresh(&self, key: &TokenHash, record: &TokenRecord) -> StoreResult<()>;
+
+    /// Marks a refresh token used and says whether it was fresh or a replay.
+    async fn take_refresh(&self, key: &TokenHash) -> StoreResult<RefreshUse>;
+
+    /// Revokes one access or refresh token. False when it was not known.
+    async fn revoke_token(&self, key: &TokenHash) -> StoreResult<bool>;
+
+    /// Revokes every token of a family (a replayed refresh token).
+    async fn revoke_family(&self, family: &str) -> StoreResult<u64>;
+
+    /// Revokes every token of a user; other users' tokens are untouched.
+    async fn revoke_user_tokens(&self, user: &UserId) -> StoreResult<u64>;
+
+    /// Deletes expired pending authorizations, codes and tokens.
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
+}
