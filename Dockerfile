@@ -1,9 +1,9 @@
+# syntax=docker/dockerfile:1
 # jira-mcp, the team server: a small runtime image running as a non-root user.
 #   docker build -t jira-mcp .
 #   docker run --env-file jira-mcp.env -p 8080:8080 jira-mcp
 # See mcp-server/README.md ("Several replicas on Postgres") and compose.yaml.
 
-# syntax=docker/dockerfile:1
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
