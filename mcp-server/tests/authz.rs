@@ -1054,3 +1054,66 @@ async fn no_token_or_secret_in_debug_or_in_the_trace_logs() {
         assert!(!logs.contains(secret.as_str()), "a secret in the logs");
     }
 }
+
+#[tokio::test]
+async fn a_code_atlassian_refuses_asks_the_user_to_consent_again() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let consent = h
+        .consent_page(&h.authorize_url(&client_id, &pkce_pair(), &[]))
+        .await;
+    let approved = h
+        .post_consent(
+            Some(&consent.cookie),
+            &consent.request,
+            &consent.csrf,
+            "approve",
+        )
+        .await;
+    let back = h.get(&location(&approved)).await;
+    let mut callback = Url::parse(&location(&back)).unwrap();
+    let pairs: Vec<(String, String)> = callback
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "code" {
+                (k, "sim-code-forged".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    callback.query_pairs_mut().clear().extend_pairs(pairs);
+    let answer = h.get(callback.as_str()).await;
+    let status = answer.status();
+    if status != StatusCode::FORBIDDEN {
+        panic!("{status}: {}", answer.text().await.unwrap());
+    }
+    assert!(answer.headers().get(LOCATION).is_none());
+    let page = answer.text().await.unwrap();
+    assert!(
+        page.contains("invalid_grant") && page.contains("Consent again"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("auth login"),
+        "CLI advice on a web page: {page}"
+    );
+}
+
+#[tokio::test]
+async fn of_two_concurrent_exchanges_of_one_code_exactly_one_succeeds() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let pkce = pkce_pair();
+    let back = h.authorize(&client_id, &pkce).await;
+    let (first, second) = tokio::join!(
+        h.exchange(&client_id, &back["code"], &pkce.verifier),
+        h.exchange(&client_id, &back["code"], &pkce.verifier),
+    );
+    let ok = [&first, &second]
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::OK)
+        .count();
+    assert_eq!(ok, 1, "{first:?} {second:?}");
+}

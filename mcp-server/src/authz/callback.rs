@@ -138,22 +138,31 @@ async fn complete(
     let login = flow
         .exchange(&resumed, AuthorizationCode::new(code.to_string()))
         .await
-        .map_err(|e| {
-            if e.needs_reauthorization() {
-                page::error(
-                    StatusCode::FORBIDDEN,
-                    "Atlassian refused the sign-in",
-                    &format!(
-                        "Atlassian did not accept this sign-in ({e}). Consent again: start again \
-                         from your MCP client."
-                    ),
-                )
-            } else {
-                server_error(
-                    "Atlassian sign-in failed",
-                    format!("{e} Start again from your MCP client."),
-                )
-            }
+        .map_err(|e| match &e {
+            // Atlassian's words, not gouqi-oauth's advice (which is for the
+            // CLI): the user only has to consent again.
+            gouqi_oauth::Error::ReauthorizationRequired { code, .. } => page::error(
+                StatusCode::FORBIDDEN,
+                "Atlassian refused the sign-in",
+                &format!(
+                    "Atlassian did not accept this sign-in (it answered {code}). Consent again: \
+                     start again from your MCP client. If this repeats, the Atlassian app's \
+                     client id, secret or callback URL is wrong."
+                ),
+            ),
+            // The code itself was refused (`invalid_grant` on the exchange).
+            gouqi_oauth::Error::InvalidCallback(why) => page::error(
+                StatusCode::FORBIDDEN,
+                "Atlassian refused the sign-in",
+                &format!(
+                    "Atlassian did not accept this sign-in: {why}. Consent again: start \
+                          again from your MCP client."
+                ),
+            ),
+            _ => server_error(
+                "Atlassian sign-in failed",
+                format!("{e} Start again from your MCP client."),
+            ),
         })?;
     let user = identify(state, &login).await?;
     let grant: Arc<dyn TokenStore> = Arc::new(UserGrantStore::new(
