@@ -879,9 +879,15 @@ async fn a_revoked_token_is_invalid() {
         h.authenticate(&access).await,
         Err(Rejection::Invalid)
     ));
-    // The refresh token too.
-    let refresh = text(&tokens, "refresh_token");
-    h.http
+    // Its refresh token still works; revoking it takes the new access
+    // token with it (the whole authorization).
+    let (status, rotated) = h.refresh(&client_id, &text(&tokens, "refresh_token")).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let refresh = text(&rotated, "refresh_token");
+    let new_access = text(&rotated, "access_token");
+    assert!(h.authenticate(&new_access).await.is_ok());
+    let response = h
+        .http
         .post(format!("{}/revoke", h.base))
         .form(&[
             ("token", refresh.as_str()),
@@ -890,8 +896,13 @@ async fn a_revoked_token_is_invalid() {
         .send()
         .await
         .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
     let (status, _) = h.refresh(&client_id, &refresh).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(matches!(
+        h.authenticate(&new_access).await,
+        Err(Rejection::Invalid)
+    ));
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! `POST /revoke` (RFC 7009): revokes one access or refresh token. The
+//! `POST /revoke` (RFC 7009): revokes an access token, or a refresh token
+//! with every token of its authorization. The
 //! answer is 200 whether or not the token was known, so that it tells an
 //! attacker nothing.
 
@@ -12,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::client_auth::authenticate_client;
 use super::errors::{OAuthError, no_store};
 use super::{AuthzState, parse_params};
-use crate::store::TokenHash;
+use crate::store::{RefreshUse, TokenHash};
 
 /// `POST /revoke`.
 pub async fn revoke(
@@ -42,16 +43,30 @@ async fn revoke_token(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
     let key = TokenHash::of(token);
-    // A client may revoke only its own tokens (RFC 7009 §2.1). Access
-    // tokens can be checked; a refresh token's record is only reachable by
-    // using it, and its hash is unguessable, so holding it is the proof.
-    if let Some(record) = state.store.access(&key).await?
-        && record.client_id != client.client_id
-    {
-        tracing::warn!(client_id = %client.client_id, "a client tried to revoke another client's token");
+    // An access token: revoked alone, and only by the client it was issued
+    // to (RFC 7009 §2.1).
+    if let Some(record) = state.store.access(&key).await? {
+        if record.client_id != client.client_id {
+            tracing::warn!(client_id = %client.client_id, "a client tried to revoke another client's access token");
+            return Ok(());
+        }
+        state.store.revoke_token(&key).await?;
+        tracing::info!(client_id = %client.client_id, "revoked an access token");
         return Ok(());
     }
-    let revoked = state.store.revoke_token(&key).await?;
-    tracing::info!(client_id = %client.client_id, revoked, "token revocation");
+    // A refresh token: its record is reached by taking it (it is being
+    // revoked anyway), and the whole authorization goes with it, access
+    // tokens included (RFC 7009 §2.1). Whoever holds another client's
+    // refresh token has a leaked one: revoking is the safe answer then too.
+    match state.store.take_refresh(&key).await? {
+        RefreshUse::Fresh(record) | RefreshUse::Replayed(record) => {
+            if record.client_id != client.client_id {
+                tracing::warn!(client_id = %client.client_id, "a client presented another client's refresh token; its family is revoked");
+            }
+            let revoked = state.store.revoke_family(&record.family).await?;
+            tracing::info!(client_id = %client.client_id, revoked, "revoked a refresh token and its family");
+        }
+        RefreshUse::Unknown => {}
+    }
     Ok(())
 }
