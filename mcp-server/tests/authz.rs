@@ -978,6 +978,12 @@ async fn no_token_or_secret_in_debug_or_in_the_trace_logs() {
         .await;
     let to_atlassian = location(&approved);
     let atlassian_state = query_of(&to_atlassian)["state"].clone();
+    // The waiting authorization keeps neither the state nor the verifier in
+    // clear.
+    let key = TokenHash::of(&atlassian_state);
+    let pending = h.state.store.take_pending(&key).await.unwrap().unwrap();
+    let pending_debug = format!("{pending:?}");
+    h.state.store.put_pending(&key, &pending).await.unwrap();
     let back = h.get(&to_atlassian).await;
     let atlassian_code = query_of(&location(&back))["code"].clone();
     let callback = h.get(&location(&back)).await;
@@ -1040,7 +1046,7 @@ async fn no_token_or_secret_in_debug_or_in_the_trace_logs() {
         "sim-client-secret".to_string(),
     ];
     let debug = format!(
-        "{:?} {:?} {:?} {:?}",
+        "{pending_debug} {:?} {:?} {:?} {:?}",
         h.state,
         h.state.store.client(&client_id).await.unwrap(),
         h.state
@@ -1127,4 +1133,21 @@ async fn of_two_concurrent_exchanges_of_one_code_exactly_one_succeeds() {
         .filter(|(status, _)| *status == StatusCode::OK)
         .count();
     assert_eq!(ok, 1, "{first:?} {second:?}");
+}
+
+#[tokio::test]
+async fn an_oversized_registration_is_refused_unread() {
+    let h = start().await;
+    let response = h
+        .http
+        .post(format!("{}/register", h.base))
+        .header("content-type", "application/json")
+        .body(format!(
+            "{{\"client_name\": \"{}\"}}",
+            "x".repeat(64 * 1024)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }

@@ -443,7 +443,7 @@ async fn approve(state: &AuthzState, request: ConsentRequest) -> Response {
             pending.verifier_secret().as_bytes(),
             key.as_str().as_bytes(),
         ),
-        atlassian_url: pending.url().to_string(),
+        atlassian_url: without_state(pending.url()),
         expires_at: now() + CONSENT_TTL_SECS,
     };
     if let Err(e) = state.store.put_pending(&key, &record).await {
@@ -455,4 +455,18 @@ async fn approve(state: &AuthzState, request: ConsentRequest) -> Response {
     }
     tracing::info!(client_id = %record.client_id, "the user approved an MCP client; on to Atlassian");
     redirect(pending.url().as_str())
+}
+
+/// The authorization URL without its `state`: the record is keyed by the
+/// state's hash, and keeps no copy of it (`resume` uses the URL only to
+/// show it).
+fn without_state(url: &url::Url) -> String {
+    let mut url = url.clone();
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != "state")
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(kept);
+    url.to_string()
 }
