@@ -797,7 +797,7 @@ async fn an_expired_code_is_refused() {
 }
 
 #[tokio::test]
-async fn registration_checks_its_metadata_and_secrets_are_checked_at_the_token_endpoint() {
+async fn registration_checks_its_metadata_and_client_secrets_are_checked() {
     let h = start().await;
     for (uri, error) in [
         ("http://example.com/cb", "invalid_redirect_uri"),
