@@ -1,0 +1,1153 @@
+//! The authorization server for MCP clients, in process: the router on a
+//! SQLite memory store, served on loopback, driven with reqwest (redirects
+//! not followed, the CSRF cookie carried by hand), with the simulated
+//! Atlassian behind it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use e2e_tests::sim::{Options, Simulator};
+use jira_mcp::auth::OAuthSetup;
+use jira_mcp::authz::tokens::{Rejection, authenticate, random_secret};
+use jira_mcp::authz::{self, AuthzState, pkce};
+use jira_mcp::config::{Config, Flags};
+use jira_mcp::store::crypto::Sealer;
+use jira_mcp::store::sqlite::SqliteStore;
+use jira_mcp::store::{CodeRecord, TeamStore, TokenHash, TokenRecord, UserId, now};
+use reqwest::StatusCode;
+use reqwest::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+use url::Url;
+
+const CLIENT_REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+// ---------------------------------------------------------------- logs
+
+/// Every log line of this test binary, at TRACE.
+fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Sink(sink.clone()))
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buffer
+    })
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn logged() -> String {
+    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
+}
+
+// ---------------------------------------------------------------- harness
+
+struct Harness {
+    sim: Simulator,
+    base: String,
+    state: Arc<AuthzState>,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+fn config(vars: Vec<(String, String)>) -> Config {
+    let env: BTreeMap<String, String> = vars.into_iter().collect();
+    Config::load_from(&Flags::default(), &move |name| env.get(name).cloned(), None).unwrap()
+}
+
+async fn start() -> Harness {
+    logs();
+    let sim = Simulator::start(Options::default()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let callback = format!("{base}/oauth/atlassian/callback");
+    let config = config(sim.env(&callback, &dir.path().join("unused-tokens.json")));
+    let atlassian = OAuthSetup::from_config(&config).unwrap();
+    let store: Arc<dyn TeamStore> = Arc::new(SqliteStore::memory().await.unwrap());
+    let sealer = Arc::new(Sealer::from_base64(&Sealer::generate_key(), &[]).unwrap());
+    let state = Arc::new(AuthzState {
+        store,
+        sealer,
+        public_url: Url::parse(&base).unwrap(),
+        resource: format!("{base}/mcp"),
+        atlassian,
+        config: Arc::new(config),
+        access_ttl: Duration::from_secs(3600),
+        refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+    });
+    let app = authz::router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Harness {
+        sim,
+        base,
+        state,
+        http,
+        _dir: dir,
+    }
+}
+
+/// A PKCE pair.
+struct Pkce {
+    verifier: String,
+    challenge: String,
+}
+
+fn pkce_pair() -> Pkce {
+    let verifier = random_secret();
+    let challenge = pkce::challenge_of(&verifier);
+    Pkce {
+        verifier,
+        challenge,
+    }
+}
+
+fn query_of(location: &str) -> HashMap<String, String> {
+    Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .unwrap_or_else(|| panic!("no Location in a {} answer", response.status()))
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The hidden input `name`'s value in the consent page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_string()
+}
+
+/// What the consent page gave: the page, its form fields and the cookie.
+struct Consent {
+    html: String,
+    request: String,
+    csrf: String,
+    cookie: String,
+    headers: reqwest::header::HeaderMap,
+}
+
+impl Harness {
+    async fn register(&self, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/register", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    async fn public_client(&self) -> String {
+        let (status, client) = self
+            .register(json!({
+                "client_name": "Test <Client> & Co",
+                "redirect_uris": [CLIENT_REDIRECT],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"],
+            }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{client}");
+        client["client_id"].as_str().unwrap().to_string()
+    }
+
+    fn authorize_url(&self, client_id: &str, pkce: &Pkce, extra: &[(&str, &str)]) -> String {
+        let mut url = Url::parse(&format!("{}/authorize", self.base)).unwrap();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", CLIENT_REDIRECT)
+            .append_pair("code_challenge", &pkce.challenge)
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("state", "client-state-1")
+            .append_pair("scope", "jira:read jira:write")
+            .append_pair("resource", &self.state.resource);
+        url.query_pairs_mut().extend_pairs(extra);
+        url.to_string()
+    }
+
+    async fn get(&self, url: &str) -> reqwest::Response {
+        self.http.get(url).send().await.unwrap()
+    }
+
+    async fn consent_page(&self, url: &str) -> Consent {
+        let response = self.get(url).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers().clone();
+        let set_cookie = headers
+            .get(SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let cookie = set_cookie.split(';').next().unwrap().to_string();
+        let html = response.text().await.unwrap();
+        Consent {
+            request: hidden(&html, "request"),
+            csrf: hidden(&html, "csrf_token"),
+            html,
+            cookie,
+            headers,
+        }
+    }
+
+    async fn post_consent(
+        &self,
+        cookie: Option<&str>,
+        request: &str,
+        csrf: &str,
+        decision: &str,
+    ) -> reqwest::Response {
+        let mut post = self
+            .http
+            .post(format!("{}/authorize/consent", self.base))
+            .form(&[
+                ("request", request),
+                ("csrf_token", csrf),
+                ("decision", decision),
+            ]);
+        if let Some(cookie) = cookie {
+            post = post.header("cookie", cookie);
+        }
+        post.send().await.unwrap()
+    }
+
+    /// Consent approved, Atlassian followed, back at the client: the
+    /// client's redirect with its code.
+    async fn authorize(&self, client_id: &str, pkce: &Pkce) -> HashMap<String, String> {
+        let consent = self
+            .consent_page(&self.authorize_url(client_id, pkce, &[]))
+            .await;
+        let approved = self
+            .post_consent(
+                Some(&consent.cookie),
+                &consent.request,
+                &consent.csrf,
+                "approve",
+            )
+            .await;
+        assert_eq!(approved.status(), StatusCode::FOUND);
+        let to_atlassian = location(&approved);
+        let back = self.get(&to_atlassian).await;
+        assert_eq!(back.status(), StatusCode::FOUND, "the simulator refused");
+        let callback = self.get(&location(&back)).await;
+        assert_eq!(
+            callback.status(),
+            StatusCode::FOUND,
+            "{:?}",
+            callback.text().await
+        );
+        let to_client = location(&callback);
+        assert!(to_client.starts_with(CLIENT_REDIRECT), "{to_client}");
+        query_of(&to_client)
+    }
+
+    async fn token(
+        &self,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let response = self
+            .http
+            .post(format!("{}/token", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        (status, response.json().await.unwrap(), headers)
+    }
+
+    async fn exchange(&self, client_id: &str, code: &str, verifier: &str) -> (StatusCode, Value) {
+        let (status, body, _) = self
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", client_id),
+                ("code", code),
+                ("redirect_uri", CLIENT_REDIRECT),
+                ("code_verifier", verifier),
+                ("resource", &self.state.resource),
+            ])
+            .await;
+        (status, body)
+    }
+
+    async fn refresh(&self, client_id: &str, refresh: &str) -> (StatusCode, Value) {
+        let (status, body, _) = self
+            .token(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", client_id),
+                ("refresh_token", refresh),
+            ])
+            .await;
+        (status, body)
+    }
+
+    /// A public client with tokens: (client id, token answer).
+    async fn logged_in(&self) -> (String, Value) {
+        let client_id = self.public_client().await;
+        let pkce = pkce_pair();
+        let back = self.authorize(&client_id, &pkce).await;
+        let (status, tokens) = self
+            .exchange(&client_id, &back["code"], &pkce.verifier)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        (client_id, tokens)
+    }
+
+    async fn authenticate(
+        &self,
+        token: &str,
+    ) -> Result<jira_mcp::authz::tokens::Caller, Rejection> {
+        authenticate(self.state.store.as_ref(), Some(token), &self.state.resource).await
+    }
+}
+
+fn text(value: &Value, key: &str) -> String {
+    value[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key} in {value}"))
+        .to_string()
+}
+
+// ---------------------------------------------------------------- the chain
+
+#[tokio::test]
+async fn metadata_names_every_endpoint() {
+    let h = start().await;
+    let meta: Value = h
+        .get(&format!(
+            "{}/.well-known/oauth-authorization-server",
+            h.base
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["issuer"], format!("{}/", h.base));
+    assert_eq!(
+        meta["authorization_endpoint"],
+        format!("{}/authorize", h.base)
+    );
+    assert_eq!(meta["token_endpoint"], format!("{}/token", h.base));
+    assert_eq!(
+        meta["registration_endpoint"],
+        format!("{}/register", h.base)
+    );
+    assert_eq!(meta["revocation_endpoint"], format!("{}/revoke", h.base));
+    assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        meta["grant_types_supported"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(meta["response_types_supported"], json!(["code"]));
+    assert_eq!(meta["scopes_supported"], json!(["jira:read", "jira:write"]));
+    assert_eq!(
+        meta["token_endpoint_auth_methods_supported"],
+        json!(["none", "client_secret_post", "client_secret_basic"])
+    );
+}
+
+#[tokio::test]
+async fn the_whole_chain_issues_tokens_and_keeps_the_atlassian_grant_sealed() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let pkce = pkce_pair();
+
+    // The consent page names the client and where its code goes, escaped.
+    let consent = h
+        .consent_page(&h.authorize_url(&client_id, &pkce, &[]))
+        .await;
+    assert!(
+        consent.html.contains("Test &lt;Client&gt; &amp; Co"),
+        "{}",
+        consent.html
+    );
+    assert!(consent.html.contains(&client_id));
+    assert!(consent.html.contains(CLIENT_REDIRECT));
+    assert!(
+        consent
+            .html
+            .contains("<form method=\"post\" action=\"/authorize/consent\">")
+    );
+    assert!(consent.html.contains("name=\"decision\" value=\"approve\""));
+    assert!(consent.html.contains("name=\"decision\" value=\"deny\""));
+    assert_eq!(consent.headers["x-frame-options"], "DENY");
+    assert_eq!(consent.headers[CACHE_CONTROL], "no-store");
+    let csp = consent.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let set_cookie = consent.headers[SET_COOKIE].to_str().unwrap();
+    assert!(set_cookie.starts_with("jira_mcp_csrf="), "{set_cookie}");
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    assert_eq!(consent.cookie, format!("jira_mcp_csrf={}", consent.csrf));
+
+    // Approval goes to Atlassian, without the MCP client's resource.
+    let approved = h
+        .post_consent(
+            Some(&consent.cookie),
+            &consent.request,
+            &consent.csrf,
+            "approve",
+        )
+        .await;
+    assert_eq!(approved.status(), StatusCode::FOUND);
+    let to_atlassian = location(&approved);
+    assert!(
+        to_atlassian.starts_with(&format!("{}/authorize?", h.sim.uri())),
+        "{to_atlassian}"
+    );
+    let asked = query_of(&to_atlassian);
+    assert!(
+        !asked.contains_key("resource"),
+        "resource reached Atlassian: {to_atlassian}"
+    );
+    assert_eq!(asked["code_challenge_method"], "S256");
+    assert_eq!(
+        asked["redirect_uri"],
+        format!("{}/oauth/atlassian/callback", h.base)
+    );
+
+    // Atlassian (the simulator) sends the user back; the client gets a code.
+    let back = h.get(&to_atlassian).await;
+    assert_eq!(back.status(), StatusCode::FOUND);
+    let callback = h.get(&location(&back)).await;
+    assert_eq!(callback.status(), StatusCode::FOUND);
+    let to_client = query_of(&location(&callback));
+    assert_eq!(to_client["state"], "client-state-1");
+    assert_eq!(to_client["iss"], h.state.issuer());
+    assert_eq!(h.sim.counters().logins, 1);
+
+    let (status, tokens, headers) = h
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client_id),
+            ("code", &to_client["code"]),
+            ("redirect_uri", CLIENT_REDIRECT),
+            ("code_verifier", &pkce.verifier),
+            ("resource", &h.state.resource),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(headers[CACHE_CONTROL], "no-store");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 3600);
+    assert_eq!(tokens["scope"], "jira:read jira:write");
+    assert!(tokens["refresh_token"].is_string());
+    let access = text(&tokens, "access_token");
+    assert!(
+        !access.starts_with("sim-"),
+        "an Atlassian token was passed through"
+    );
+
+    let caller = h.authenticate(&access).await.unwrap();
+    assert_eq!(caller.client_id, client_id);
+    assert!(caller.has("jira:write"));
+    let user = h.state.store.user(&caller.user).await.unwrap().unwrap();
+    assert_eq!(user.account_id, "5b10a2844c20165700ede21g");
+    assert_eq!(user.display_name.as_deref(), Some("Mia Krystof"));
+    assert_eq!(user.site, e2e_tests::sim::CLOUD_ID);
+
+    // The grant is sealed: no Atlassian token in clear, and only this
+    // user's row opens it.
+    let sealed = h
+        .state
+        .store
+        .load_grant(&caller.user)
+        .await
+        .unwrap()
+        .unwrap();
+    let clear = String::from_utf8_lossy(&sealed);
+    assert!(!clear.contains("sim-rt-") && !clear.contains("sim-at-"));
+    let opened = h
+        .state
+        .sealer
+        .open(&sealed, caller.user.0.as_bytes())
+        .unwrap();
+    let grant = gouqi_oauth::decode_token_set(&opened, "test").unwrap();
+    assert!(grant.refresh_token.is_some());
+    assert_eq!(
+        grant.site.unwrap().cloud_id.as_deref(),
+        Some(e2e_tests::sim::CLOUD_ID)
+    );
+    assert!(h.state.sealer.open(&sealed, b"another-user").is_err());
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_replay_revokes_the_family() {
+    let h = start().await;
+    let (client_id, first) = h.logged_in().await;
+    let first_refresh = text(&first, "refresh_token");
+
+    let (status, second) = h.refresh(&client_id, &first_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let second_access = text(&second, "access_token");
+    let second_refresh = text(&second, "refresh_token");
+    assert_ne!(second_refresh, first_refresh);
+    assert!(h.authenticate(&second_access).await.is_ok());
+
+    // Narrowing is allowed; the narrowed token cannot widen again.
+    let (status, narrow) = h
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client_id),
+            ("refresh_token", &second_refresh),
+            ("scope", "jira:read"),
+        ])
+        .await
+        .into_pair();
+    assert_eq!(status, StatusCode::OK, "{narrow}");
+    assert_eq!(narrow["scope"], "jira:read");
+    let (status, wider) = h
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client_id),
+            ("refresh_token", &text(&narrow, "refresh_token")),
+            ("scope", "jira:read jira:write"),
+        ])
+        .await
+        .into_pair();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(wider["error"], "invalid_scope");
+
+    // The first refresh token again: a replay. Everything of the family dies.
+    let (status, replay) = h.refresh(&client_id, &first_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(replay["error"], "invalid_grant");
+    assert!(matches!(
+        h.authenticate(&second_access).await,
+        Err(Rejection::Invalid)
+    ));
+    assert!(matches!(
+        h.authenticate(&text(&first, "access_token")).await,
+        Err(Rejection::Invalid)
+    ));
+    assert!(matches!(
+        h.authenticate(&text(&narrow, "access_token")).await,
+        Err(Rejection::Invalid)
+    ));
+    let (status, _) = h.refresh(&client_id, &second_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+trait IntoPair {
+    fn into_pair(self) -> (StatusCode, Value);
+}
+
+impl IntoPair for (StatusCode, Value, reqwest::header::HeaderMap) {
+    fn into_pair(self) -> (StatusCode, Value) {
+        (self.0, self.1)
+    }
+}
+
+// ---------------------------------------------------------------- rejections
+
+#[tokio::test]
+async fn an_unregistered_redirect_uri_gets_an_error_page_and_no_redirect() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let pkce = pkce_pair();
+    let url = h
+        .authorize_url(&client_id, &pkce, &[])
+        .replace("127.0.0.1%3A9%2Fcallback", "127.0.0.1%3A9%2Fother");
+    let response = h.get(&url).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get(LOCATION).is_none());
+    assert!(response.text().await.unwrap().contains("not registered"));
+}
+
+#[tokio::test]
+async fn an_unknown_client_gets_an_error_page_and_no_redirect() {
+    let h = start().await;
+    let response = h
+        .get(&h.authorize_url("no-such-client", &pkce_pair(), &[]))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get(LOCATION).is_none());
+    assert!(response.text().await.unwrap().contains("not registered"));
+}
+
+#[tokio::test]
+async fn plain_pkce_and_a_wrong_resource_are_sent_back_to_the_client() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let pkce = pkce_pair();
+
+    let plain = h
+        .get(
+            &h.authorize_url(&client_id, &pkce, &[])
+                .replace("S256", "plain"),
+        )
+        .await;
+    assert_eq!(plain.status(), StatusCode::FOUND);
+    let back = query_of(&location(&plain));
+    assert_eq!(back["error"], "invalid_request");
+    assert_eq!(back["state"], "client-state-1");
+    assert_eq!(back["iss"], h.state.issuer());
+
+    let mut url = Url::parse(&h.authorize_url(&client_id, &pkce, &[])).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "resource" {
+                (k, "https://elsewhere.example/mcp".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    let wrong = h.get(url.as_str()).await;
+    assert_eq!(wrong.status(), StatusCode::FOUND);
+    assert_eq!(query_of(&location(&wrong))["error"], "invalid_target");
+}
+
+#[tokio::test]
+async fn a_consent_post_without_or_with_a_wrong_csrf_token_is_refused() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let consent = h
+        .consent_page(&h.authorize_url(&client_id, &pkce_pair(), &[]))
+        .await;
+
+    let no_cookie = h
+        .post_consent(None, &consent.request, &consent.csrf, "approve")
+        .await;
+    assert_eq!(no_cookie.status(), StatusCode::FORBIDDEN);
+    let no_field = h
+        .post_consent(Some(&consent.cookie), &consent.request, "", "approve")
+        .await;
+    assert_eq!(no_field.status(), StatusCode::FORBIDDEN);
+    let forged = random_secret();
+    let wrong = h
+        .post_consent(
+            Some(&format!("jira_mcp_csrf={forged}")),
+            &consent.request,
+            &forged,
+            "approve",
+        )
+        .await;
+    assert_eq!(
+        wrong.status(),
+        StatusCode::FORBIDDEN,
+        "a matching cookie and field not bound to the request"
+    );
+    assert_eq!(h.sim.counters().logins, 0);
+
+    // Deny sends the client access_denied.
+    let denied = h
+        .post_consent(
+            Some(&consent.cookie),
+            &consent.request,
+            &consent.csrf,
+            "deny",
+        )
+        .await;
+    assert_eq!(denied.status(), StatusCode::FOUND);
+    let back = query_of(&location(&denied));
+    assert_eq!(back["error"], "access_denied");
+    assert_eq!(back["state"], "client-state-1");
+}
+
+#[tokio::test]
+async fn a_denial_at_atlassian_reaches_the_client_and_a_callback_is_single_use() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let consent = h
+        .consent_page(&h.authorize_url(&client_id, &pkce_pair(), &[]))
+        .await;
+    let approved = h
+        .post_consent(
+            Some(&consent.cookie),
+            &consent.request,
+            &consent.csrf,
+            "approve",
+        )
+        .await;
+    let denied_at_atlassian = h.get(&format!("{}&deny=1", location(&approved))).await;
+    let callback_url = location(&denied_at_atlassian);
+    let callback = h.get(&callback_url).await;
+    assert_eq!(callback.status(), StatusCode::FOUND);
+    let back = query_of(&location(&callback));
+    assert_eq!(back["error"], "access_denied");
+    assert_eq!(back["state"], "client-state-1");
+
+    let again = h.get(&callback_url).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("Start again from your MCP client")
+    );
+}
+
+#[tokio::test]
+async fn a_reused_code_is_refused_and_revokes_what_it_issued() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let pkce = pkce_pair();
+    let back = h.authorize(&client_id, &pkce).await;
+    let (status, tokens) = h.exchange(&client_id, &back["code"], &pkce.verifier).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, again) = h.exchange(&client_id, &back["code"], &pkce.verifier).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(again["error"], "invalid_grant");
+    assert!(matches!(
+        h.authenticate(&text(&tokens, "access_token")).await,
+        Err(Rejection::Invalid)
+    ));
+    let (status, _) = h.refresh(&client_id, &text(&tokens, "refresh_token")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_wrong_pkce_verifier_or_resource_at_the_token_endpoint_is_refused() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let pkce = pkce_pair();
+    let back = h.authorize(&client_id, &pkce).await;
+    let (status, wrong) = h
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client_id),
+            ("code", &back["code"]),
+            ("redirect_uri", CLIENT_REDIRECT),
+            ("code_verifier", &pkce.verifier),
+            ("resource", "https://elsewhere.example/mcp"),
+        ])
+        .await
+        .into_pair();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(wrong["error"], "invalid_target");
+    // The wrong resource was refused before the code was spent.
+    let (status, wrong) = h
+        .exchange(&client_id, &back["code"], &pkce_pair().verifier)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(wrong["error"], "invalid_grant");
+    assert!(text(&wrong, "error_description").contains("code_verifier"));
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let user = h
+        .state
+        .store
+        .upsert_user("acct-x", "site-x", None)
+        .await
+        .unwrap();
+    let pkce = pkce_pair();
+    let code = random_secret();
+    let record = CodeRecord {
+        client_id: client_id.clone(),
+        user: user.id,
+        redirect_uri: CLIENT_REDIRECT.into(),
+        code_challenge: pkce.challenge.clone(),
+        scopes: vec!["jira:read".into()],
+        resource: h.state.resource.clone(),
+        expires_at: now() - 1,
+    };
+    h.state
+        .store
+        .put_code(&TokenHash::of(&code), &record)
+        .await
+        .unwrap();
+    let (status, body) = h.exchange(&client_id, &code, &pkce.verifier).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn registration_checks_its_metadata_and_client_secrets_are_checked() {
+    let h = start().await;
+    for (uri, error) in [
+        ("http://example.com/cb", "invalid_redirect_uri"),
+        ("https://example.com/cb#x", "invalid_redirect_uri"),
+    ] {
+        let (status, body) = h.register(json!({"redirect_uris": [uri]})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], error, "{uri}");
+    }
+    let (status, body) = h
+        .register(json!({"redirect_uris": [CLIENT_REDIRECT], "client_name": "x".repeat(101)}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_client_metadata");
+    let (status, body) = h
+        .register(json!({"redirect_uris": [CLIENT_REDIRECT], "grant_types": ["password"]}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_client_metadata");
+
+    // A confidential client (client_secret_basic, the RFC 7591 default).
+    let (status, client) = h
+        .register(json!({"redirect_uris": [CLIENT_REDIRECT]}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(client["token_endpoint_auth_method"], "client_secret_basic");
+    let client_id = text(&client, "client_id");
+    let secret = text(&client, "client_secret");
+    let stored = h.state.store.client(&client_id).await.unwrap().unwrap();
+    assert!(!format!("{stored:?}").contains(&secret));
+
+    let revoke = |auth: Option<(&str, &str)>| {
+        let mut post = h
+            .http
+            .post(format!("{}/revoke", h.base))
+            .form(&[("token", "whatever"), ("client_id", client_id.as_str())]);
+        if let Some((id, pw)) = auth {
+            post = h
+                .http
+                .post(format!("{}/revoke", h.base))
+                .basic_auth(id, Some(pw))
+                .form(&[("token", "whatever")]);
+        }
+        post.send()
+    };
+    assert_eq!(
+        revoke(None).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        revoke(Some((&client_id, "wrong"))).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Unknown tokens are answered 200 (RFC 7009).
+    assert_eq!(
+        revoke(Some((&client_id, &secret))).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_invalid() {
+    let h = start().await;
+    let (client_id, tokens) = h.logged_in().await;
+    let access = text(&tokens, "access_token");
+    assert!(h.authenticate(&access).await.is_ok());
+    let response = h
+        .http
+        .post(format!("{}/revoke", h.base))
+        .form(&[
+            ("token", access.as_str()),
+            ("client_id", client_id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(matches!(
+        h.authenticate(&access).await,
+        Err(Rejection::Invalid)
+    ));
+    // Its refresh token still works; revoking it takes the new access
+    // token with it (the whole authorization).
+    let (status, rotated) = h.refresh(&client_id, &text(&tokens, "refresh_token")).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let refresh = text(&rotated, "refresh_token");
+    let new_access = text(&rotated, "access_token");
+    assert!(h.authenticate(&new_access).await.is_ok());
+    let response = h
+        .http
+        .post(format!("{}/revoke", h.base))
+        .form(&[
+            ("token", refresh.as_str()),
+            ("client_id", client_id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, _) = h.refresh(&client_id, &refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(matches!(
+        h.authenticate(&new_access).await,
+        Err(Rejection::Invalid)
+    ));
+}
+
+#[tokio::test]
+async fn revoking_one_user_leaves_another_and_deleting_a_user_deletes_their_grant() {
+    let h = start().await;
+    let store = h.state.store.as_ref();
+    let a = store
+        .upsert_user("acct-a", "site", Some("A"))
+        .await
+        .unwrap();
+    let b = store
+        .upsert_user("acct-b", "site", Some("B"))
+        .await
+        .unwrap();
+    let token_for = |user: &UserId, family: &str| TokenRecord {
+        client_id: "client".into(),
+        user: user.clone(),
+        scopes: vec!["jira:read".into()],
+        audience: h.state.resource.clone(),
+        family: family.into(),
+        expires_at: now() + 600,
+    };
+    let (token_a, token_b) = (random_secret(), random_secret());
+    store
+        .put_access(&TokenHash::of(&token_a), &token_for(&a.id, "fa"))
+        .await
+        .unwrap();
+    store
+        .put_access(&TokenHash::of(&token_b), &token_for(&b.id, "fb"))
+        .await
+        .unwrap();
+    store.save_grant(&a.id, b"sealed-a").await.unwrap();
+
+    assert!(authz::revoke_user(store, &a.id).await.unwrap() >= 1);
+    assert!(matches!(
+        h.authenticate(&token_a).await,
+        Err(Rejection::Invalid)
+    ));
+    assert_eq!(h.authenticate(&token_b).await.unwrap().user, b.id);
+    assert!(
+        store.load_grant(&a.id).await.unwrap().is_some(),
+        "revoking keeps the grant"
+    );
+
+    assert!(authz::delete_user(store, &a.id).await.unwrap());
+    assert!(store.user(&a.id).await.unwrap().is_none());
+    assert!(store.load_grant(&a.id).await.unwrap().is_none());
+    assert_eq!(h.authenticate(&token_b).await.unwrap().user, b.id);
+}
+
+// ---------------------------------------------------------------- secrets
+
+#[tokio::test]
+async fn no_token_or_secret_in_debug_or_in_the_trace_logs() {
+    let h = start().await;
+    let (status, confidential) = h
+        .register(json!({"redirect_uris": [CLIENT_REDIRECT], "token_endpoint_auth_method": "client_secret_post"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let client_id = text(&confidential, "client_id");
+    let client_secret = text(&confidential, "client_secret");
+    let pkce = pkce_pair();
+    let consent = h
+        .consent_page(&h.authorize_url(&client_id, &pkce, &[]))
+        .await;
+    let approved = h
+        .post_consent(
+            Some(&consent.cookie),
+            &consent.request,
+            &consent.csrf,
+            "approve",
+        )
+        .await;
+    let to_atlassian = location(&approved);
+    let atlassian_state = query_of(&to_atlassian)["state"].clone();
+    // The waiting authorization keeps neither the state nor the verifier in
+    // clear.
+    let key = TokenHash::of(&atlassian_state);
+    let pending = h.state.store.take_pending(&key).await.unwrap().unwrap();
+    let pending_debug = format!("{pending:?}");
+    h.state.store.put_pending(&key, &pending).await.unwrap();
+    let back = h.get(&to_atlassian).await;
+    let atlassian_code = query_of(&location(&back))["code"].clone();
+    let callback = h.get(&location(&back)).await;
+    let code = query_of(&location(&callback))["code"].clone();
+    let (status, tokens, _) = h
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client_id),
+            ("client_secret", &client_secret),
+            ("code", &code),
+            ("redirect_uri", CLIENT_REDIRECT),
+            ("code_verifier", &pkce.verifier),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let (status, refreshed, _) = h
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client_id),
+            ("client_secret", &client_secret),
+            ("refresh_token", &text(&tokens, "refresh_token")),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let caller = h
+        .authenticate(&text(&refreshed, "access_token"))
+        .await
+        .unwrap();
+    let sealed = h
+        .state
+        .store
+        .load_grant(&caller.user)
+        .await
+        .unwrap()
+        .unwrap();
+    let grant = gouqi_oauth::decode_token_set(
+        &h.state
+            .sealer
+            .open(&sealed, caller.user.0.as_bytes())
+            .unwrap(),
+        "test",
+    )
+    .unwrap();
+    let atlassian_access = grant.access_token.secret().clone();
+    let atlassian_refresh = grant.refresh_token.as_ref().unwrap().secret().clone();
+
+    let secrets = [
+        client_secret.clone(),
+        consent.csrf.clone(),
+        pkce.verifier.clone(),
+        atlassian_state,
+        atlassian_code,
+        code.clone(),
+        text(&tokens, "access_token"),
+        text(&tokens, "refresh_token"),
+        text(&refreshed, "access_token"),
+        text(&refreshed, "refresh_token"),
+        atlassian_access,
+        atlassian_refresh,
+        "sim-client-secret".to_string(),
+    ];
+    let debug = format!(
+        "{pending_debug} {:?} {:?} {:?} {:?}",
+        h.state,
+        h.state.store.client(&client_id).await.unwrap(),
+        h.state
+            .store
+            .access(&TokenHash::of(&text(&refreshed, "access_token")))
+            .await
+            .unwrap(),
+        TokenHash::of(&code),
+    );
+    // Let the server's tasks finish logging.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let logs = logged();
+    assert!(
+        logs.contains("authorized an MCP client"),
+        "the capture works"
+    );
+    for secret in &secrets {
+        assert!(
+            !debug.contains(secret.as_str()),
+            "a secret in Debug: {debug}"
+        );
+        assert!(!logs.contains(secret.as_str()), "a secret in the logs");
+    }
+}
+
+#[tokio::test]
+async fn a_code_atlassian_refuses_asks_the_user_to_consent_again() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let consent = h
+        .consent_page(&h.authorize_url(&client_id, &pkce_pair(), &[]))
+        .await;
+    let approved = h
+        .post_consent(
+            Some(&consent.cookie),
+            &consent.request,
+            &consent.csrf,
+            "approve",
+        )
+        .await;
+    let back = h.get(&location(&approved)).await;
+    let mut callback = Url::parse(&location(&back)).unwrap();
+    let pairs: Vec<(String, String)> = callback
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "code" {
+                (k, "sim-code-forged".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    callback.query_pairs_mut().clear().extend_pairs(pairs);
+    let answer = h.get(callback.as_str()).await;
+    let status = answer.status();
+    if status != StatusCode::FORBIDDEN {
+        panic!("{status}: {}", answer.text().await.unwrap());
+    }
+    assert!(answer.headers().get(LOCATION).is_none());
+    let page = answer.text().await.unwrap();
+    assert!(
+        page.contains("invalid_grant") && page.contains("Consent again"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("auth login"),
+        "CLI advice on a web page: {page}"
+    );
+}
+
+#[tokio::test]
+async fn of_two_concurrent_exchanges_of_one_code_exactly_one_succeeds() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let pkce = pkce_pair();
+    let back = h.authorize(&client_id, &pkce).await;
+    let (first, second) = tokio::join!(
+        h.exchange(&client_id, &back["code"], &pkce.verifier),
+        h.exchange(&client_id, &back["code"], &pkce.verifier),
+    );
+    let ok = [&first, &second]
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::OK)
+        .count();
+    assert_eq!(ok, 1, "{first:?} {second:?}");
+}
+
+#[tokio::test]
+async fn an_oversized_registration_is_refused_unread() {
+    let h = start().await;
+    let response = h
+        .http
+        .post(format!("{}/register", h.base))
+        .header("content-type", "application/json")
+        .body(format!(
+            "{{\"client_name\": \"{}\"}}",
+            "x".repeat(64 * 1024)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
