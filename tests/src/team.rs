@@ -152,8 +152,16 @@ impl TeamServer {
                 "the server listens elsewhere than asked:\n{}",
                 server.log()
             ),
-            _ => panic!(
-                "jira-mcp serve --http did not print `jira-mcp listening on http://{addr}` within 30 s (a jira-mcp without the team server?). Its output:\n{}",
+            Ok(Err(_)) => {
+                // Give the drain a moment to collect the last words.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                panic!(
+                    "jira-mcp serve --http exited without printing `jira-mcp listening on http://{addr}` (a jira-mcp built without the team server?). Its output:\n{}",
+                    server.log()
+                )
+            }
+            Err(_) => panic!(
+                "jira-mcp serve --http did not print `jira-mcp listening on http://{addr}` within 30 s. Its output:\n{}",
                 server.log()
             ),
         }
