@@ -560,3 +560,93 @@ async fn twenty_users_refresh_their_atlassian_grant_once_each_across_an_expiry()
     assert_eq!(counters.revocations, 0, "{counters:?}");
     assert_eq!(counters.refreshes, USERS, "{counters:?}");
 }
+
+#[tokio::test]
+async fn a_read_only_token_gets_403_insufficient_scope_for_a_write_tool() {
+    let sim = Simulator::start(Options::default()).await;
+    let server = start(&sim).await;
+    let tokens = server.authorize("alice", &["jira:read"]).await;
+    let session = server.session(&tokens).await;
+    assert_eq!(
+        account_id(&session).await,
+        SimUser::named("alice").account_id
+    );
+    let write = session
+        .call_tool(
+            "add_comment",
+            json!({"issue_key": "ED-1", "body": "from a read-only token"}),
+        )
+        .await;
+    match write {
+        Err(McpError::Http {
+            status: 403,
+            www_authenticate: Some(challenge),
+            ..
+        }) => {
+            assert_eq!(
+                auth_param(&challenge, "error").as_deref(),
+                Some("insufficient_scope"),
+                "{challenge}"
+            );
+            assert!(
+                auth_param(&challenge, "scope").is_some_and(|s| s.contains("jira:write")),
+                "the challenge names the scope to ask for: {challenge}"
+            );
+        }
+        other => panic!("a write tool with a read-only token must get 403: {other:?}"),
+    }
+    let writes = sim
+        .jira_requests()
+        .await
+        .into_iter()
+        .filter(|(method, ..)| method != "GET")
+        .count();
+    assert_eq!(writes, 0, "nothing was written to Jira");
+}
+
+#[tokio::test]
+async fn tool_calls_are_audited_and_no_token_reaches_the_log() {
+    let sim = Simulator::start(Options::default()).await;
+    let server = TeamServer::start(
+        &sim,
+        TeamOptions {
+            log: Some("debug".into()),
+            ..TeamOptions::default()
+        },
+    )
+    .await;
+    let tokens = server.authorize("alice", SCOPES).await;
+    let session = server.session(&tokens).await;
+    let issue = session
+        .call_tool("get_issue", json!({"issue_key": "ED-1"}))
+        .await
+        .expect("get_issue");
+    assert!(!issue.is_error, "{}", issue.text);
+    sim.expire_all_access_tokens();
+    let _ = account_id(&session).await; // an Atlassian refresh, logged at debug
+    let refreshed = server.refresh(&tokens).await.expect("an MCP refresh");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let log = server.log();
+    let audit = log
+        .lines()
+        .find(|l| l.contains("get_issue") && l.contains("ED-1"))
+        .unwrap_or_else(|| panic!("no audit line for get_issue ED-1 in:\n{log}"));
+    assert!(
+        audit.contains(&SimUser::named("alice").account_id) || audit.contains("alice"),
+        "the audit line names the user: {audit}"
+    );
+    let mut secrets = vec![tokens.access_token.clone(), refreshed.access_token.clone()];
+    secrets.extend(tokens.refresh_token.clone());
+    secrets.extend(refreshed.refresh_token.clone());
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "an MCP token is in the log:\n{log}"
+        );
+    }
+    // The simulator's tokens, codes and the app's secret.
+    for marker in ["sim-at-", "sim-rt-", "sim-code-", CLIENT_SECRET] {
+        assert!(!log.contains(marker), "{marker}… is in the log:\n{log}");
+    }
+}
