@@ -460,6 +460,16 @@ impl State {
         if get("code_challenge_method") != "S256" || get("code_challenge").is_empty() {
             return ResponseTemplate::new(400).set_body_string("PKCE S256 is required");
         }
+        // Atlassian refuses RFC 8707's `resource` (a client must not forward
+        // the one an MCP client sent it).
+        if q.contains_key("resource") {
+            let location = format!(
+                "{}?error=invalid_target&error_description=The+resource+parameter+is+not+supported&state={}",
+                get("redirect_uri"),
+                get("state")
+            );
+            return ResponseTemplate::new(302).insert_header("location", location.as_str());
+        }
         let user = match request.headers.get(USER_HEADER) {
             None => RECORDED_USER.to_string(),
             Some(v) => match v.to_str() {
@@ -502,6 +512,13 @@ impl State {
         let get = |k: &str| f.get(k).cloned().unwrap_or_default();
         if get("client_id") != CLIENT_ID || get("client_secret") != CLIENT_SECRET {
             return oauth_error(401, "access_denied", "Unauthorized");
+        }
+        if f.contains_key("resource") {
+            return oauth_error(
+                400,
+                "invalid_target",
+                "The resource parameter is not supported",
+            );
         }
         let user = match get("grant_type").as_str() {
             "authorization_code" => self.codes.get(&get("code")).map(|c| c.user.clone()),

@@ -651,3 +651,51 @@ async fn access_tokens_expire_on_demand_per_user_or_for_everyone() {
     let (status, _) = jira(&sim, &token_of(&short, "access_token"), "myself", None).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn like_atlassian_the_simulator_refuses_the_resource_parameter() {
+    let sim = Simulator::start(Options::default()).await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let authorize = no_redirects
+        .get(format!("{}/authorize", sim.uri()))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", CLIENT_ID),
+            ("redirect_uri", "http://127.0.0.1:9/callback"),
+            ("state", "s"),
+            (
+                "code_challenge",
+                "KHRP9GVarIokoOJJOXkSpx6S8MyZvmBjMOhTer1g-Co",
+            ),
+            ("code_challenge_method", "S256"),
+            ("resource", "http://127.0.0.1:8/mcp"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authorize.status(), 302);
+    let location = authorize.headers()["location"].to_str().unwrap();
+    assert!(location.contains("error=invalid_target"), "{location}");
+    assert!(!location.contains("code="), "{location}");
+
+    let tokens = login(&sim).await;
+    let (status, body) = post_token(
+        &sim,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("resource", "http://127.0.0.1:8/mcp"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target"))
+    );
+    assert_eq!(sim.counters().refreshes, 0);
+}
