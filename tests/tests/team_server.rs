@@ -171,14 +171,14 @@ async fn an_expired_access_token_gets_401() {
     let server = TeamServer::start(
         &sim,
         TeamOptions {
-            access_ttl_secs: Some(2),
+            access_ttl_secs: Some(3),
             ..TeamOptions::default()
         },
     )
     .await;
     let tokens = server.authorize("alice", SCOPES).await;
     assert!(
-        tokens.expires_in.is_some_and(|s| s <= 2),
+        tokens.expires_in.is_some_and(|s| s <= 3),
         "expires_in follows JIRA_MCP_ACCESS_TOKEN_TTL_SECS: {tokens:?}"
     );
     let session = server.session(&tokens).await;
@@ -186,7 +186,7 @@ async fn an_expired_access_token_gets_401() {
         account_id(&session).await,
         SimUser::named("alice").account_id
     );
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     assert_unauthorized(
         session.call_tool("get_current_user", json!({})).await,
         "an expired access token",
