@@ -6,4 +6,5 @@
 pub mod binary;
 pub mod sim;
 pub mod spec;
+pub mod team;
 pub mod tls;

@@ -22,6 +22,13 @@ pub const CLOUD_ID: &str = "11223344-a1b2-3b33-c444-def123456789";
 pub const SERVICE_ACCOUNT_ID: &str = "712020:sim-service-account";
 pub const SERVICE_ACCOUNT_NAME: &str = "Sim Service Account";
 
+/// The user an authorization acts as when the browser names none (no
+/// `X-Sim-User` header): the recorded account of `fixtures/jira/myself.json`.
+pub const RECORDED_USER: &str = "mia";
+
+/// The header that picks the simulated user on `GET /authorize`.
+pub const USER_HEADER: &str = "x-sim-user";
+
 /// Atlassian's reuse ("leeway") interval for rotated refresh tokens: a used
 /// refresh token may be presented again for 10 minutes after it was rotated.
 pub const ATLASSIAN_REUSE_INTERVAL: Duration = Duration::from_secs(600);
@@ -86,12 +93,73 @@ pub struct Counters {
     pub service_tokens: usize,
 }
 
+/// Who a simulated user is at Jira (`GET myself`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimUser {
+    /// The name the test uses (`X-Sim-User`).
+    pub name: String,
+    /// The Atlassian account id: the recorded one for [`RECORDED_USER`],
+    /// `712020:sim-user-<name>` for the others.
+    pub account_id: String,
+    pub display_name: String,
+    pub email: String,
+}
+
+impl SimUser {
+    /// The stable identity of the user called `name`.
+    pub fn named(name: &str) -> SimUser {
+        if name == RECORDED_USER {
+            let me = fixture("jira/myself.json");
+            let field = |k: &str| me[k].as_str().unwrap_or_default().to_string();
+            return SimUser {
+                name: name.to_string(),
+                account_id: field("accountId"),
+                display_name: field("displayName"),
+                email: field("emailAddress"),
+            };
+        }
+        SimUser {
+            name: name.to_string(),
+            account_id: format!("712020:sim-user-{name}"),
+            display_name: format!("Sim User {name}"),
+            email: format!("{name}@example.com"),
+        }
+    }
+
+    /// The `GET myself` / `GET user?accountId=` record: the recorded one with
+    /// this user's id, name, e-mail address and `self` link.
+    fn record(&self) -> Value {
+        let mut me = fixture("jira/myself.json");
+        me["accountId"] = json!(self.account_id);
+        me["displayName"] = json!(self.display_name);
+        me["emailAddress"] = json!(self.email);
+        me["self"] = json!(format!(
+            "https://api.atlassian.com/ex/jira/{CLOUD_ID}/rest/api/3/user?accountId={}",
+            self.account_id
+        ));
+        me
+    }
+}
+
+/// A user name from `X-Sim-User`: letters, digits, `-`, `_` and `.`, at
+/// most 64 (it becomes part of an account id).
+fn valid_user_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 struct PendingCode {
     redirect_uri: String,
     challenge: String,
+    user: String,
 }
 
 struct Grant {
+    /// The user's name (see [`SimUser`]).
+    user: String,
     current: String,
     /// Refresh tokens already used, with when they were replaced.
     used: HashMap<String, Instant>,
@@ -120,6 +188,9 @@ struct State {
     links: Vec<Value>,
     serial: u64,
     counters: Counters,
+    /// The same counters per user (those a request can be attributed to:
+    /// a known code or refresh token).
+    per_user: HashMap<String, Counters>,
 }
 
 /// The running simulator. Dropping it stops the server.
@@ -167,6 +238,7 @@ impl Simulator {
             links: Vec::new(),
             serial: 0,
             counters: Counters::default(),
+            per_user: HashMap::new(),
         }));
         let server = MockServer::builder().listener(listener).start().await;
         Mock::given(any())
@@ -240,6 +312,49 @@ impl Simulator {
         self.state.lock().counters.clone()
     }
 
+    /// The token endpoint's counters for one user's grants (all zero for a
+    /// user never seen).
+    pub fn counters_of(&self, user: &str) -> Counters {
+        self.state
+            .lock()
+            .per_user
+            .get(user)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Successful refreshes of `user`'s grants.
+    pub fn refreshes_of(&self, user: &str) -> usize {
+        self.counters_of(user).refreshes
+    }
+
+    /// Refreshes of `user`'s grants refused with `invalid_grant`.
+    pub fn invalid_grants_of(&self, user: &str) -> usize {
+        self.counters_of(user).invalid_grants
+    }
+
+    /// Token-endpoint requests attributed to `user` (by code or refresh token).
+    pub fn token_requests_of(&self, user: &str) -> usize {
+        self.counters_of(user).token_requests
+    }
+
+    /// Makes every live access token of `user` expire now: Jira answers 401
+    /// to them, as Atlassian does to an expired token. Returns how many.
+    pub fn expire_access_tokens_of(&self, user: &str) -> usize {
+        self.state.lock().expire(Some(user))
+    }
+
+    /// Makes every user's (and the service account's) access tokens expire
+    /// now. Returns how many.
+    pub fn expire_all_access_tokens(&self) -> usize {
+        self.state.lock().expire(None)
+    }
+
+    /// Changes the lifetime of access tokens minted from now on.
+    pub fn set_access_ttl(&self, ttl: Duration) {
+        self.state.lock().options.access_ttl = ttl;
+    }
+
     /// Revokes every grant (as when a user removes the app's access).
     pub fn revoke_all(&self) {
         let mut state = self.state.lock();
@@ -264,6 +379,12 @@ impl Respond for Router {
         match (method, path.as_str()) {
             ("GET", "/authorize") => state.authorize(request, false),
             ("GET", "/authorize/approve") => state.authorize(request, true),
+            // A test hook (not Atlassian's): expire access tokens now, of
+            // `?user=NAME` or of everyone, for clients in another process.
+            ("POST", "/_sim/expire-access-tokens") => {
+                let count = state.expire(query(request).get("user").map(String::as_str));
+                ResponseTemplate::new(200).set_body_json(json!({"expired": count}))
+            }
             ("POST", "/oauth/token") => {
                 let delay = state.options.token_delay;
                 state.token(request).set_delay(delay)
@@ -339,6 +460,27 @@ impl State {
         if get("code_challenge_method") != "S256" || get("code_challenge").is_empty() {
             return ResponseTemplate::new(400).set_body_string("PKCE S256 is required");
         }
+        // Atlassian refuses RFC 8707's `resource` (a client must not forward
+        // the one an MCP client sent it).
+        if q.contains_key("resource") {
+            let location = format!(
+                "{}?error=invalid_target&error_description=The+resource+parameter+is+not+supported&state={}",
+                get("redirect_uri"),
+                get("state")
+            );
+            return ResponseTemplate::new(302).insert_header("location", location.as_str());
+        }
+        let user = match request.headers.get(USER_HEADER) {
+            None => RECORDED_USER.to_string(),
+            Some(v) => match v.to_str() {
+                Ok(name) if valid_user_name(name) => name.to_string(),
+                _ => {
+                    return ResponseTemplate::new(400).set_body_string(
+                        "X-Sim-User must be 1 to 64 letters, digits, '-', '_' or '.'",
+                    );
+                }
+            },
+        };
         if get("deny") == "1" {
             let location = format!(
                 "{}?error=access_denied&error_description=The+user+denied+access&state={}",
@@ -356,6 +498,7 @@ impl State {
             PendingCode {
                 redirect_uri: get("redirect_uri"),
                 challenge: get("code_challenge"),
+                user,
             },
         );
         let location = format!("{}?code={code}&state={}", get("redirect_uri"), get("state"));
@@ -369,6 +512,23 @@ impl State {
         let get = |k: &str| f.get(k).cloned().unwrap_or_default();
         if get("client_id") != CLIENT_ID || get("client_secret") != CLIENT_SECRET {
             return oauth_error(401, "access_denied", "Unauthorized");
+        }
+        if f.contains_key("resource") {
+            return oauth_error(
+                400,
+                "invalid_target",
+                "The resource parameter is not supported",
+            );
+        }
+        let user = match get("grant_type").as_str() {
+            "authorization_code" => self.codes.get(&get("code")).map(|c| c.user.clone()),
+            "refresh_token" => self
+                .grant_of_refresh(&get("refresh_token"))
+                .map(|i| self.grants[i].user.clone()),
+            _ => None,
+        };
+        if let Some(user) = user {
+            self.count(&user, |c| c.token_requests += 1);
         }
         match get("grant_type").as_str() {
             "authorization_code" => {
@@ -396,7 +556,9 @@ impl State {
             );
         }
         let refresh = self.secret("rt");
+        self.count(&pending.user, |c| c.logins += 1);
         self.grants.push(Grant {
+            user: pending.user,
             current: refresh.clone(),
             used: HashMap::new(),
             revoked: false,
@@ -425,34 +587,67 @@ impl State {
     /// token response. Outside it, the replay revokes the whole grant.
     fn refresh(&mut self, presented: &str) -> ResponseTemplate {
         let reuse = self.options.reuse_interval;
-        let found = self
-            .grants
-            .iter()
-            .position(|g| g.current == presented || g.used.contains_key(presented));
-        let Some(index) = found else {
-            return self.invalid_grant();
+        let Some(index) = self.grant_of_refresh(presented) else {
+            return self.invalid_grant(None);
         };
         let grant = &mut self.grants[index];
         let replay_too_late = grant
             .used
             .get(presented)
             .is_some_and(|rotated| reuse.is_zero() || rotated.elapsed() > reuse);
+        let user = grant.user.clone();
         if replay_too_late && !grant.revoked {
             grant.revoked = true;
             self.counters.revocations += 1;
+            self.count(&user, |c| c.revocations += 1);
         }
-        if grant.revoked {
-            return self.invalid_grant();
+        if self.grants[index].revoked {
+            return self.invalid_grant(Some(&user));
         }
         let next = self.secret("rt");
         let grant = &mut self.grants[index];
         let old = std::mem::replace(&mut grant.current, next.clone());
         grant.used.insert(old, Instant::now());
         self.counters.refreshes += 1;
+        self.count(&user, |c| c.refreshes += 1);
         self.issue(index, next)
     }
 
-    fn invalid_grant(&mut self) -> ResponseTemplate {
+    /// The grant whose current or used refresh token is `presented`.
+    fn grant_of_refresh(&self, presented: &str) -> Option<usize> {
+        self.grants
+            .iter()
+            .position(|g| g.current == presented || g.used.contains_key(presented))
+    }
+
+    /// Bumps one of `user`'s counters.
+    fn count(&mut self, user: &str, bump: impl FnOnce(&mut Counters)) {
+        bump(self.per_user.entry(user.to_string()).or_default());
+    }
+
+    /// Expires the live access tokens of `user` (all when `None`); returns
+    /// how many.
+    fn expire(&mut self, user: Option<&str>) -> usize {
+        let now = Instant::now();
+        let grants = &self.grants;
+        let mut count = 0;
+        for (holder, expires) in self.access.values_mut() {
+            let owner = match holder {
+                Holder::User(i) => grants.get(*i).map(|g| g.user.as_str()),
+                Holder::Service => None,
+            };
+            if *expires > now && (user.is_none() || owner == user) {
+                *expires = now;
+                count += 1;
+            }
+        }
+        count
+    }
+
+    fn invalid_grant(&mut self, user: Option<&str>) -> ResponseTemplate {
+        if let Some(user) = user {
+            self.count(user, |c| c.invalid_grants += 1);
+        }
         self.counters.invalid_grants += 1;
         oauth_error(403, "invalid_grant", "Unknown or invalid refresh token.")
     }
@@ -484,6 +679,42 @@ impl State {
         (Instant::now() < *expires && !revoked).then_some(*holder)
     }
 
+    /// The user behind a token (`None` for the service account).
+    fn user_of(&self, holder: Holder) -> Option<SimUser> {
+        match holder {
+            Holder::User(i) => Some(SimUser::named(
+                self.grants
+                    .get(i)
+                    .map_or(RECORDED_USER, |g| g.user.as_str()),
+            )),
+            Holder::Service => None,
+        }
+    }
+
+    /// `GET user?accountId=`: a user who has logged in (or the recorded
+    /// one); 404 otherwise, 400 without `accountId`.
+    fn user_by_id(&self, q: &HashMap<String, String>) -> ResponseTemplate {
+        let Some(id) = q.get("accountId") else {
+            return jira_error(
+                400,
+                None,
+                Some("The 'accountId' query parameter needs to be provided."),
+            );
+        };
+        let known = std::iter::once(RECORDED_USER)
+            .chain(self.grants.iter().map(|g| g.user.as_str()))
+            .map(SimUser::named)
+            .find(|u| &u.account_id == id);
+        match known {
+            Some(user) => ResponseTemplate::new(200).set_body_json(user.record()),
+            None => jira_error(
+                404,
+                None,
+                Some(&format!("The user with account ID '{id}' does not exist")),
+            ),
+        }
+    }
+
     fn sites(&self) -> Value {
         let mut sites = fixture("cloud/accessible-resources-two-sites.json");
         if let Some(list) = sites.as_array_mut() {
@@ -504,7 +735,10 @@ impl State {
         let q = query(request);
         let parts: Vec<&str> = tail.split('/').collect();
         match (method, parts.as_slice()) {
-            ("GET", ["myself"]) => ResponseTemplate::new(200).set_body_json(myself(holder)),
+            ("GET", ["myself"]) => {
+                ResponseTemplate::new(200).set_body_json(myself(self.user_of(holder)))
+            }
+            ("GET", ["user"]) => self.user_by_id(&q),
             ("GET", ["project", "search"]) => {
                 ResponseTemplate::new(200).set_body_json(fixture("jira/project-search.json"))
             }
@@ -734,11 +968,15 @@ impl State {
     }
 }
 
-/// `GET myself`: the recorded user, or for a service account the same
-/// record as an `app` account (service accounts have no e-mail address).
-fn myself(holder: Holder) -> Value {
+/// `GET myself`: the token's user (the recorded record with that user's
+/// identity), or for a service account the same record as an `app` account
+/// (service accounts have no e-mail address).
+fn myself(user: Option<SimUser>) -> Value {
+    if let Some(user) = user {
+        return user.record();
+    }
     let mut me = fixture("jira/myself.json");
-    if holder == Holder::Service {
+    {
         me["accountId"] = json!(SERVICE_ACCOUNT_ID);
         me["accountType"] = json!("app");
         me["displayName"] = json!(SERVICE_ACCOUNT_NAME);

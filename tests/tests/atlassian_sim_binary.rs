@@ -45,6 +45,10 @@ async fn help_documents_strict_mode() {
         usage.contains("--strict") && usage.contains("10 minutes"),
         "{usage}"
     );
+    assert!(
+        usage.contains("X-Sim-User") && usage.contains("/_sim/expire-access-tokens"),
+        "{usage}"
+    );
 }
 
 #[tokio::test]

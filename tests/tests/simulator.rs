@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use e2e_tests::sim::{
-    CLIENT_ID, CLIENT_SECRET, CLOUD_ID, Options, SERVICE_ACCOUNT_NAME, Simulator,
+    CLIENT_ID, CLIENT_SECRET, CLOUD_ID, Options, RECORDED_USER, SERVICE_ACCOUNT_NAME, SimUser,
+    Simulator, USER_HEADER,
 };
 use serde_json::{Value, json};
 
@@ -23,6 +24,11 @@ async fn post_token(sim: &Simulator, form: &[(&str, &str)]) -> (u16, Value) {
 
 /// Logs in by hand: authorize (auto-approved), then exchange the code.
 async fn login(sim: &Simulator) -> Value {
+    login_as(sim, None).await
+}
+
+/// Like [`login`], as the simulated user `user` (`X-Sim-User`).
+async fn login_as(sim: &Simulator, user: Option<&str>) -> Value {
     let verifier = "a-verifier-that-is-long-enough-for-pkce-0123456789";
     let challenge = "KHRP9GVarIokoOJJOXkSpx6S8MyZvmBjMOhTer1g-Co"; // S256 of the verifier
     let redirect = "http://127.0.0.1:9/callback";
@@ -30,8 +36,11 @@ async fn login(sim: &Simulator) -> Value {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let authorize = no_redirects
-        .get(format!("{}/authorize", sim.uri()))
+    let mut authorize = no_redirects.get(format!("{}/authorize", sim.uri()));
+    if let Some(user) = user {
+        authorize = authorize.header(USER_HEADER, user);
+    }
+    let authorize = authorize
         .query(&[
             ("response_type", "code"),
             ("client_id", CLIENT_ID),
@@ -495,4 +504,198 @@ async fn remote_links_are_served_for_ed_1_and_none_elsewhere() {
         jira(&sim, &token, "issue/ED-404/remotelink", None).await.0,
         404
     );
+}
+
+fn token_of(tokens: &Value, name: &str) -> String {
+    tokens[name].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn each_simulated_user_has_a_stable_identity_of_their_own() {
+    let sim = Simulator::start(Options::default()).await;
+    let alice = token_of(&login_as(&sim, Some("alice")).await, "access_token");
+    let bob = token_of(&login_as(&sim, Some("bob")).await, "access_token");
+    let alice_again = token_of(&login_as(&sim, Some("alice")).await, "access_token");
+    let recorded = access_token(&sim).await;
+
+    let (_, a) = jira(&sim, &alice, "myself", None).await;
+    let (_, b) = jira(&sim, &bob, "myself", None).await;
+    let (_, a2) = jira(&sim, &alice_again, "myself", None).await;
+    let (_, m) = jira(&sim, &recorded, "myself", None).await;
+    assert_eq!(a["accountId"], "712020:sim-user-alice");
+    assert_eq!(a["emailAddress"], "alice@example.com");
+    assert_eq!(b["accountId"], "712020:sim-user-bob");
+    assert_ne!(a["displayName"], b["displayName"]);
+    assert_eq!(a, a2, "a user's identity is the same on every login");
+    // No header: the recorded user, as before.
+    let recorded_me: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/jira/myself.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m, recorded_me);
+    assert_eq!(
+        SimUser::named(RECORDED_USER).account_id,
+        recorded_me["accountId"]
+    );
+
+    // `user?accountId=` answers any user who has logged in, for any token.
+    let (status, found) = jira(&sim, &alice, "user?accountId=712020:sim-user-bob", None).await;
+    assert_eq!(
+        (status, found["displayName"].as_str()),
+        (200, Some("Sim User bob"))
+    );
+    let (status, _) = jira(&sim, &alice, "user?accountId=712020:sim-user-nobody", None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_user_name_that_cannot_be_an_account_id_is_refused() {
+    let sim = Simulator::start(Options::default()).await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/authorize", sim.uri()))
+        .header(USER_HEADER, "not a name/..")
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", CLIENT_ID),
+            ("redirect_uri", "http://127.0.0.1:9/callback"),
+            (
+                "code_challenge",
+                "KHRP9GVarIokoOJJOXkSpx6S8MyZvmBjMOhTer1g-Co",
+            ),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn counters_are_kept_per_user_and_a_replay_revokes_only_that_users_grant() {
+    let sim = Simulator::start(Options::strict()).await;
+    let alice = login_as(&sim, Some("alice")).await;
+    let bob = login_as(&sim, Some("bob")).await;
+    let alice_rt = token_of(&alice, "refresh_token");
+    let (status, rotated) = refresh(&sim, &alice_rt).await;
+    assert_eq!(status, 200);
+    let (status, _) = refresh(&sim, &token_of(&rotated, "refresh_token")).await;
+    assert_eq!(status, 200);
+    let (status, _) = refresh(&sim, &token_of(&bob, "refresh_token")).await;
+    assert_eq!(status, 200);
+    assert_eq!((sim.refreshes_of("alice"), sim.refreshes_of("bob")), (2, 1));
+    assert_eq!(sim.refreshes_of("carol"), 0);
+
+    // Alice replays a rotated-away token: her grant is revoked, Bob's is not.
+    let (status, _) = refresh(&sim, &alice_rt).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        (sim.invalid_grants_of("alice"), sim.invalid_grants_of("bob")),
+        (1, 0)
+    );
+    assert_eq!(sim.counters_of("alice").revocations, 1);
+    assert_eq!(sim.counters_of("alice").logins, 1);
+    // 1 code exchange + 3 refresh requests for Alice, 1 + 1 for Bob.
+    assert_eq!(
+        (sim.token_requests_of("alice"), sim.token_requests_of("bob")),
+        (4, 2)
+    );
+    let (status, me) = jira(&sim, &token_of(&bob, "access_token"), "myself", None).await;
+    assert_eq!(
+        (status, me["accountId"].as_str()),
+        (200, Some("712020:sim-user-bob"))
+    );
+    // The totals add up.
+    let all = sim.counters();
+    assert_eq!((all.refreshes, all.invalid_grants, all.logins), (3, 1, 2));
+}
+
+#[tokio::test]
+async fn access_tokens_expire_on_demand_per_user_or_for_everyone() {
+    let sim = Simulator::start(Options::default()).await;
+    let alice = token_of(&login_as(&sim, Some("alice")).await, "access_token");
+    let bob_tokens = login_as(&sim, Some("bob")).await;
+    let bob = token_of(&bob_tokens, "access_token");
+
+    assert_eq!(sim.expire_access_tokens_of("alice"), 1);
+    let (status, _) = jira(&sim, &alice, "myself", None).await;
+    assert_eq!(status, 401, "an expired token is refused as at Atlassian");
+    let (status, _) = jira(&sim, &bob, "myself", None).await;
+    assert_eq!(status, 200, "other users' tokens live on");
+
+    // The refresh token still works, and the new access token is live.
+    let (status, fresh) = refresh(&sim, &token_of(&bob_tokens, "refresh_token")).await;
+    assert_eq!(status, 200);
+    // The test endpoint, for clients in another process (the Python SDK test).
+    let expired: Value = reqwest::Client::new()
+        .post(format!("{}/_sim/expire-access-tokens?user=bob", sim.uri()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(expired["expired"], 2, "Bob's first and refreshed tokens");
+    let (status, _) = jira(&sim, &token_of(&fresh, "access_token"), "myself", None).await;
+    assert_eq!(status, 401);
+    assert_eq!(sim.expire_all_access_tokens(), 0, "nothing left alive");
+
+    // A short lifetime for tokens minted from now on.
+    sim.set_access_ttl(Duration::from_secs(1));
+    let short = login_as(&sim, Some("carol")).await;
+    assert_eq!(short["expires_in"], 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, _) = jira(&sim, &token_of(&short, "access_token"), "myself", None).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn like_atlassian_the_simulator_refuses_the_resource_parameter() {
+    let sim = Simulator::start(Options::default()).await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let authorize = no_redirects
+        .get(format!("{}/authorize", sim.uri()))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", CLIENT_ID),
+            ("redirect_uri", "http://127.0.0.1:9/callback"),
+            ("state", "s"),
+            (
+                "code_challenge",
+                "KHRP9GVarIokoOJJOXkSpx6S8MyZvmBjMOhTer1g-Co",
+            ),
+            ("code_challenge_method", "S256"),
+            ("resource", "http://127.0.0.1:8/mcp"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authorize.status(), 302);
+    let location = authorize.headers()["location"].to_str().unwrap();
+    assert!(location.contains("error=invalid_target"), "{location}");
+    assert!(!location.contains("code="), "{location}");
+
+    let tokens = login(&sim).await;
+    let (status, body) = post_token(
+        &sim,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("resource", "http://127.0.0.1:8/mcp"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target"))
+    );
+    assert_eq!(sim.counters().refreshes, 0);
 }

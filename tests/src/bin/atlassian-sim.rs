@@ -20,7 +20,11 @@ usage: atlassian-sim [--port N] [--access-ttl SECS] [--sites 1|2] [--consent] [-
   --sites 1|2         how many Jira sites the account reaches (default: 1)
   --consent           show a consent page with Accept / Deny instead of auto-approving
   --strict            any replay of a used refresh token revokes the grant; by default,
-                      as at Atlassian, a used refresh token may be replayed for 10 minutes";
+                      as at Atlassian, a used refresh token may be replayed for 10 minutes
+
+Several users: GET /authorize acts as the recorded user, or as the user named by an
+`X-Sim-User: NAME` header (account id 712020:sim-user-NAME). For tests of token expiry,
+POST /_sim/expire-access-tokens[?user=NAME] expires access tokens at once.";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Some((options, port)) = parse(std::env::args().skip(1))? else {
