@@ -103,6 +103,7 @@ async fn call_tool(client: &CountingClient, tool: &str, args: Value) -> (bool, S
     let params = rmcp::model::CallToolRequestParams::new(tool.to_string())
         .with_arguments(args.as_object().cloned().unwrap_or_default());
     let result = client.call_tool(params).await.unwrap();
+    check_structured(tool, &result);
     let text = result
         .content
         .iter()
