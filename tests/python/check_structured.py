@@ -71,9 +71,26 @@ def free_port():
         return s.getsockname()[1]
 
 
+def die_with_parent():
+    """On Linux, the simulator is killed when this script dies (even by SIGKILL)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 def start_sim(sim_path):
     """Starts atlassian-sim; returns the process and the environment it prints."""
-    sim = subprocess.Popen([sim_path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    sim = subprocess.Popen(
+        [sim_path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
+    )
     env = {}
     deadline = time.monotonic() + 30
     for line in sim.stdout:
