@@ -1,5 +1,11 @@
-//! Every tool by name, with its toolset and whether it changes Jira: what
-//! the admin controls (read-only mode, tool allow and deny lists) act on.
+//! Every tool by name, with its toolset, whether it changes Jira (what the
+//! admin controls, read-only mode, tool allow and deny lists act on) and
+//! the JSON Schema of its structured result (`outputSchema`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use serde_json::{Map, Value};
 
 /// A group of tools that `JIRA_MCP_TOOLS` can name at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +60,8 @@ impl Toolset {
     ];
 }
 
-/// One tool: its name, its toolset, and whether it changes Jira.
+/// One tool: its name, its toolset, whether it changes Jira, and the JSON
+/// Schema of its result.
 #[derive(Clone, Copy, Debug)]
 pub struct ToolInfo {
     /// The MCP tool name.
@@ -63,78 +70,115 @@ pub struct ToolInfo {
     pub toolset: Toolset,
     /// True when it creates, changes or deletes something in Jira.
     pub writes: bool,
+    /// The JSON Schema (text) of its `structuredContent`:
+    /// `schemas/output/<name>.json`, the one source of truth for its shape.
+    pub output_schema: &'static str,
 }
 
-const fn tool(name: &'static str, toolset: Toolset, writes: bool) -> ToolInfo {
-    ToolInfo {
-        name,
-        toolset,
-        writes,
-    }
+/// A catalog entry; its output schema is `schemas/output/<name>.json`, so a
+/// tool without one does not compile.
+macro_rules! tool {
+    ($name:literal, $toolset:expr, $writes:expr) => {
+        ToolInfo {
+            name: $name,
+            toolset: $toolset,
+            writes: $writes,
+            output_schema: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/schemas/output/",
+                $name,
+                ".json"
+            )),
+        }
+    };
 }
 
 /// Every tool the server has. (Each toolset module's tools are listed here
 /// too; a test checks that this list and the server's tools agree.)
 pub const TOOLS: &[ToolInfo] = &[
-    tool("auth_status", Toolset::Auth, false),
-    tool("init_oauth_flow", Toolset::Auth, false),
-    tool("complete_oauth_flow", Toolset::Auth, false),
-    tool("refresh_oauth_token", Toolset::Auth, false),
-    tool("get_issue", Toolset::Issues, false),
-    tool("search_issues", Toolset::Issues, false),
-    tool("create_issue", Toolset::Issues, true),
-    tool("edit_issue", Toolset::Issues, true),
-    tool("get_transitions", Toolset::Issues, false),
-    tool("transition_issue", Toolset::Issues, true),
-    tool("get_create_fields", Toolset::Issues, false),
-    tool("add_comment", Toolset::Comments, true),
-    tool("add_worklog", Toolset::Comments, true),
-    tool("get_remote_issue_links", Toolset::Links, false),
-    tool("get_issue_link_types", Toolset::Links, false),
-    tool("create_issue_link", Toolset::Links, true),
-    tool("get_project_issue_types", Toolset::Projects, false),
-    tool("list_projects", Toolset::Projects, false),
-    tool("lookup_account_id", Toolset::Users, false),
-    tool("get_accessible_resources", Toolset::Users, false),
-    tool("get_current_user", Toolset::Users, false),
+    tool!("auth_status", Toolset::Auth, false),
+    tool!("init_oauth_flow", Toolset::Auth, false),
+    tool!("complete_oauth_flow", Toolset::Auth, false),
+    tool!("refresh_oauth_token", Toolset::Auth, false),
+    tool!("get_issue", Toolset::Issues, false),
+    tool!("search_issues", Toolset::Issues, false),
+    tool!("create_issue", Toolset::Issues, true),
+    tool!("edit_issue", Toolset::Issues, true),
+    tool!("get_transitions", Toolset::Issues, false),
+    tool!("transition_issue", Toolset::Issues, true),
+    tool!("get_create_fields", Toolset::Issues, false),
+    tool!("add_comment", Toolset::Comments, true),
+    tool!("add_worklog", Toolset::Comments, true),
+    tool!("get_remote_issue_links", Toolset::Links, false),
+    tool!("get_issue_link_types", Toolset::Links, false),
+    tool!("create_issue_link", Toolset::Links, true),
+    tool!("get_project_issue_types", Toolset::Projects, false),
+    tool!("list_projects", Toolset::Projects, false),
+    tool!("lookup_account_id", Toolset::Users, false),
+    tool!("get_accessible_resources", Toolset::Users, false),
+    tool!("get_current_user", Toolset::Users, false),
     // issues_more
-    tool("delete_issue", Toolset::Issues, true),
-    tool("assign_issue", Toolset::Issues, true),
-    tool("get_issue_changelog", Toolset::Issues, false),
-    tool("batch_create_issues", Toolset::Issues, true),
-    tool("set_issue_parent", Toolset::Issues, true),
-    tool("get_watchers", Toolset::Issues, false),
-    tool("add_watcher", Toolset::Issues, true),
-    tool("remove_watcher", Toolset::Issues, true),
-    tool("get_comments", Toolset::Comments, false),
-    tool("edit_comment", Toolset::Comments, true),
-    tool("get_worklogs", Toolset::Comments, false),
+    tool!("delete_issue", Toolset::Issues, true),
+    tool!("assign_issue", Toolset::Issues, true),
+    tool!("get_issue_changelog", Toolset::Issues, false),
+    tool!("batch_create_issues", Toolset::Issues, true),
+    tool!("set_issue_parent", Toolset::Issues, true),
+    tool!("get_watchers", Toolset::Issues, false),
+    tool!("add_watcher", Toolset::Issues, true),
+    tool!("remove_watcher", Toolset::Issues, true),
+    tool!("get_comments", Toolset::Comments, false),
+    tool!("edit_comment", Toolset::Comments, true),
+    tool!("get_worklogs", Toolset::Comments, false),
     // people_fields: links, users, fields, projects, versions and components.
-    tool("remove_issue_link", Toolset::Links, true),
-    tool("create_remote_issue_link", Toolset::Links, true),
-    tool("search_users", Toolset::Users, false),
-    tool("get_user", Toolset::Users, false),
-    tool("search_fields", Toolset::Issues, false),
-    tool("get_field_options", Toolset::Issues, false),
-    tool("get_project", Toolset::Projects, false),
-    tool("list_versions", Toolset::Projects, false),
-    tool("list_components", Toolset::Projects, false),
-    tool("create_version", Toolset::Admin, true),
-    tool("update_version", Toolset::Admin, true),
-    tool("create_component", Toolset::Admin, true),
+    tool!("remove_issue_link", Toolset::Links, true),
+    tool!("create_remote_issue_link", Toolset::Links, true),
+    tool!("search_users", Toolset::Users, false),
+    tool!("get_user", Toolset::Users, false),
+    tool!("search_fields", Toolset::Issues, false),
+    tool!("get_field_options", Toolset::Issues, false),
+    tool!("get_project", Toolset::Projects, false),
+    tool!("list_versions", Toolset::Projects, false),
+    tool!("list_components", Toolset::Projects, false),
+    tool!("create_version", Toolset::Admin, true),
+    tool!("update_version", Toolset::Admin, true),
+    tool!("create_component", Toolset::Admin, true),
     // agile_attachments
-    tool("list_boards", Toolset::Agile, false),
-    tool("get_board_issues", Toolset::Agile, false),
-    tool("get_backlog_issues", Toolset::Agile, false),
-    tool("list_sprints", Toolset::Agile, false),
-    tool("get_sprint_issues", Toolset::Agile, false),
-    tool("create_sprint", Toolset::Agile, true),
-    tool("update_sprint", Toolset::Agile, true),
-    tool("move_issues_to_sprint", Toolset::Agile, true),
-    tool("get_attachments", Toolset::Attachments, false),
-    tool("download_attachment", Toolset::Attachments, false),
-    tool("upload_attachment", Toolset::Attachments, true),
+    tool!("list_boards", Toolset::Agile, false),
+    tool!("get_board_issues", Toolset::Agile, false),
+    tool!("get_backlog_issues", Toolset::Agile, false),
+    tool!("list_sprints", Toolset::Agile, false),
+    tool!("get_sprint_issues", Toolset::Agile, false),
+    tool!("create_sprint", Toolset::Agile, true),
+    tool!("update_sprint", Toolset::Agile, true),
+    tool!("move_issues_to_sprint", Toolset::Agile, true),
+    tool!("get_attachments", Toolset::Attachments, false),
+    tool!("download_attachment", Toolset::Attachments, false),
+    tool!("upload_attachment", Toolset::Attachments, true),
 ];
+
+/// Every tool's output schema, parsed once.
+static OUTPUT_SCHEMAS: LazyLock<HashMap<&'static str, Arc<Map<String, Value>>>> =
+    LazyLock::new(|| {
+        TOOLS
+            .iter()
+            .map(|tool| {
+                let schema: Map<String, Value> = serde_json::from_str(tool.output_schema)
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "schemas/output/{}.json is not a JSON object: {e}",
+                            tool.name
+                        )
+                    });
+                (tool.name, Arc::new(schema))
+            })
+            .collect()
+    });
+
+/// The JSON Schema of the `structuredContent` the tool named `name` returns
+/// (its `outputSchema` in `tools/list`).
+pub fn output_schema(name: &str) -> Option<Arc<Map<String, Value>>> {
+    OUTPUT_SCHEMAS.get(name).cloned()
+}
 
 /// The tool named `name`.
 pub fn find(name: &str) -> Option<&'static ToolInfo> {

@@ -542,11 +542,16 @@ pub struct JiraMcp {
     tool_router: ToolRouter<JiraMcp>,
 }
 
+/// A tool's result: on success the JSON object as `structuredContent` (it
+/// fits the tool's `outputSchema`, `schemas/output/<tool>.json`) and as
+/// compact JSON text for clients that ignore structured content; on failure
+/// `isError` with the message as text.
 fn result(outcome: Result<Value, ToolError>) -> Result<CallToolResult, McpError> {
     Ok(match outcome {
-        Ok(value) => CallToolResult::success(vec![ContentBlock::text(
-            serde_json::to_string(&value).unwrap_or_default(),
-        )]),
+        Ok(value @ Value::Object(_)) => CallToolResult::structured(value),
+        // Every tool answers with an object; anything else would not be
+        // valid structured content, so it is wrapped (and the schema tests fail).
+        Ok(other) => CallToolResult::structured(json!({ "value": other })),
         Err(e) => CallToolResult::error(vec![ContentBlock::text(e.message)]),
     })
 }
@@ -563,6 +568,11 @@ impl JiraMcp {
             if state.config.controls.refusal(tool.name).is_some() {
                 tool_router.remove_route(tool.name);
             }
+        }
+        // Each tool's `outputSchema` comes from the catalog; listing,
+        // filtering and `get_tool` all see the routes' attributes.
+        for (name, route) in &mut tool_router.map {
+            route.attr.output_schema = catalog::output_schema(name);
         }
         JiraMcp { state, tool_router }
     }

@@ -550,9 +550,7 @@ async fn agile_input_is_checked_before_any_request() {
 
 /// A tool's whole result, content blocks and all.
 async fn call_raw(client: &Client, tool: &str, args: Value) -> rmcp::model::CallToolResult {
-    let params = rmcp::model::CallToolRequestParams::new(tool.to_string())
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    client.call_tool(params).await.unwrap()
+    call_result(client, tool, args).await
 }
 
 fn base64(bytes: &[u8]) -> String {

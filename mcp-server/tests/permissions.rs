@@ -94,8 +94,19 @@ async fn cloud_server(
     (client, counting, dir)
 }
 
+/// The listed tools' names; each listed tool keeps its output schema,
+/// whatever the permission check hid.
 async fn tool_names(client: &CountingClient) -> BTreeSet<String> {
     let tools = client.list_all_tools().await.unwrap();
+    for tool in &tools {
+        let schema = tool.output_schema.as_deref();
+        assert_eq!(
+            schema.and_then(|s| s.get("type")),
+            Some(&json!("object")),
+            "{} lost its outputSchema",
+            tool.name
+        );
+    }
     tools.into_iter().map(|t| t.name.to_string()).collect()
 }
 
@@ -103,6 +114,7 @@ async fn call_tool(client: &CountingClient, tool: &str, args: Value) -> (bool, S
     let params = rmcp::model::CallToolRequestParams::new(tool.to_string())
         .with_arguments(args.as_object().cloned().unwrap_or_default());
     let result = client.call_tool(params).await.unwrap();
+    check_structured(tool, &result);
     let text = result
         .content
         .iter()

@@ -1,7 +1,7 @@
 //! A simulated Atlassian on loopback: authorization endpoint with a consent
 //! page (optionally auto-approved), a token endpoint that follows Atlassian's
-//! rules, accessible-resources, and a small Jira REST v3 subset backed by the
-//! recorded fixtures. jira-mcp reaches it through its endpoint overrides.
+//! rules, accessible-resources, and a small Jira REST v3 (and agile) subset
+//! backed by the recorded fixtures. jira-mcp reaches it through its endpoint overrides.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -398,7 +398,13 @@ impl Respond for Router {
                     Some(holder) => state.jira(method, tail, request, holder),
                     None => unauthorized(),
                 },
-                None => ResponseTemplate::new(404).set_body_json(json!({"errorMessages": [format!("no such endpoint: {method} {path}")], "errors": {}})),
+                None => match path.strip_prefix(&format!("/ex/jira/{CLOUD_ID}/rest/agile/1.0/")) {
+                    Some(tail) => match state.holder_of(request) {
+                        Some(_) => agile(method, tail),
+                        None => unauthorized(),
+                    },
+                    None => ResponseTemplate::new(404).set_body_json(json!({"errorMessages": [format!("no such endpoint: {method} {path}")], "errors": {}})),
+                },
             },
         }
     }
@@ -786,6 +792,15 @@ impl State {
                 None,
                 Some("Issue does not exist or you do not have permission to see it."),
             ),
+            ("GET", ["project", "ED", "components"]) => {
+                ResponseTemplate::new(200).set_body_json(fixture("jira/project-components.json"))
+            }
+            ("POST", ["component"]) if body["project"] == "ED" && body["name"].is_string() => {
+                let mut component = fixture("jira/component.json");
+                component["name"] = body["name"].clone();
+                component["description"] = body["description"].clone();
+                ResponseTemplate::new(201).set_body_json(component)
+            }
             _ => jira_error(
                 404,
                 None,
@@ -965,6 +980,24 @@ impl State {
                 Some("Issue does not exist or you do not have permission to see it."),
             ),
         }
+    }
+}
+
+/// The Jira Software (agile) subset: the boards and a board's sprints.
+fn agile(method: &str, tail: &str) -> ResponseTemplate {
+    let parts: Vec<&str> = tail.split('/').collect();
+    match (method, parts.as_slice()) {
+        ("GET", ["board"]) => {
+            ResponseTemplate::new(200).set_body_json(fixture("agile/boards.json"))
+        }
+        ("GET", ["board", "84", "sprint"]) => {
+            ResponseTemplate::new(200).set_body_json(fixture("agile/sprints.json"))
+        }
+        _ => jira_error(
+            404,
+            None,
+            Some("This endpoint is not part of the simulator."),
+        ),
     }
 }
 

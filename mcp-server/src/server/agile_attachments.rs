@@ -154,10 +154,10 @@ pub struct UploadAttachment {
 }
 
 /// A downloaded attachment as MCP content: its metadata as JSON text, then
-/// the content as an image, as text, or as an embedded blob resource.
-fn download_blocks(download: Download) -> Vec<ContentBlock> {
-    let metadata =
-        ContentBlock::text(serde_json::to_string(&download.metadata).unwrap_or_default());
+/// the content as an image, as text, or as an embedded blob resource. The
+/// metadata (with `returned_as`, saying which) is also the structured result.
+fn download_result(download: Download) -> CallToolResult {
+    let metadata = ContentBlock::text(download.metadata.to_string());
     let content = match download.content {
         AttachmentContent::Image(data) => ContentBlock::image(data, download.mime_type),
         AttachmentContent::Text(text) => ContentBlock::text(text),
@@ -165,16 +165,18 @@ fn download_blocks(download: Download) -> Vec<ContentBlock> {
             ResourceContents::blob(data, download.uri).with_mime_type(download.mime_type),
         ),
     };
-    vec![metadata, content]
+    let mut result = CallToolResult::success(vec![metadata, content]);
+    result.structured_content = Some(download.metadata);
+    result
 }
 
 impl JiraMcp {
-    /// Like `with_jira`, for a tool whose result is content blocks rather
-    /// than one JSON value; errors are reported the same way.
-    async fn with_jira_blocks<F, Fut, T>(
+    /// Like `with_jira`, for a tool whose result is more than one JSON value
+    /// (content blocks); errors are reported the same way.
+    async fn with_jira_result<F, Fut, T>(
         &self,
         f: F,
-        blocks: fn(T) -> Vec<ContentBlock>,
+        success: fn(T) -> CallToolResult,
     ) -> Result<CallToolResult, McpError>
     where
         F: FnOnce(Arc<JiraClient>) -> Fut,
@@ -185,7 +187,7 @@ impl JiraMcp {
             Err(e) => Err(e),
         };
         match outcome {
-            Ok(value) => Ok(CallToolResult::success(blocks(value))),
+            Ok(value) => Ok(success(value)),
             Err(e) => result(Err(e)),
         }
     }
@@ -390,12 +392,12 @@ impl JiraMcp {
         &self,
         Parameters(a): Parameters<DownloadAttachment>,
     ) -> Result<CallToolResult, McpError> {
-        self.with_jira_blocks(
+        self.with_jira_result(
             |j| async move {
                 j.download_attachment(&a.attachment_id, a.issue_key.as_deref())
                     .await
             },
-            download_blocks,
+            download_result,
         )
         .await
     }

@@ -2,14 +2,15 @@
 //! duplex, with wiremock standing in for Jira and the token endpoint.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use gouqi_oauth::{AccessToken, FileStore, RefreshToken, Site, TokenSet, TokenStore};
 use jira_mcp::config::{Config, Flags};
 use jira_mcp::server::{JiraMcp, ServerState};
-use rmcp::model::CallToolRequestParams;
+use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
@@ -128,11 +129,92 @@ pub async fn connect(config: Config) -> Client {
     ().serve(client_io).await.unwrap()
 }
 
-/// Calls a tool; returns (is_error, text).
-pub async fn call(client: &Client, tool: &str, args: Value) -> (bool, String) {
+/// Validators for the tools' output schemas, built once per test binary.
+static VALIDATORS: LazyLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> =
+    LazyLock::new(Mutex::default);
+/// The tools whose structured results were validated in this test binary.
+static VALIDATED: LazyLock<Mutex<BTreeSet<String>>> = LazyLock::new(Mutex::default);
+
+fn validator(tool: &str, schema: &Value) -> Arc<jsonschema::Validator> {
+    let mut validators = VALIDATORS.lock().unwrap_or_else(PoisonError::into_inner);
+    let key = format!("{tool}\n{schema}");
+    validators
+        .entry(key)
+        .or_insert_with(|| {
+            Arc::new(
+                jsonschema::validator_for(schema)
+                    .unwrap_or_else(|e| panic!("{tool}: its outputSchema does not compile: {e}")),
+            )
+        })
+        .clone()
+}
+
+/// The problems of `instance` against `tool`'s `schema`, one a line.
+pub fn schema_errors(tool: &str, schema: &Value, instance: &Value) -> Vec<String> {
+    validator(tool, schema)
+        .iter_errors(instance)
+        .map(|e| format!("{tool}: {} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// The structured-result contract, checked on every call the tests make: a
+/// success carries `structuredContent`, a JSON object that fits the tool's
+/// `outputSchema` (the catalog's, which `tools/list` declares), and its
+/// compact JSON as the first text block; an error carries none.
+pub fn check_structured(tool: &str, result: &CallToolResult) {
+    if result.is_error.unwrap_or(false) {
+        assert!(
+            result.structured_content.is_none(),
+            "{tool}: an error has no structuredContent"
+        );
+        return;
+    }
+    let structured = result
+        .structured_content
+        .as_ref()
+        .unwrap_or_else(|| panic!("{tool}: a success without structuredContent"));
+    assert!(
+        structured.is_object(),
+        "{tool}: structuredContent is not an object: {structured}"
+    );
+    let schema = jira_mcp::catalog::output_schema(tool)
+        .unwrap_or_else(|| panic!("{tool}: no output schema in the catalog"));
+    let errors = schema_errors(tool, &Value::Object((*schema).clone()), structured);
+    assert!(errors.is_empty(), "{}\n{structured}", errors.join("\n"));
+    let text = result.content.first().and_then(|c| c.as_text());
+    let text = text
+        .unwrap_or_else(|| panic!("{tool}: no text block for clients without structured content"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&text.text).ok().as_ref(),
+        Some(structured),
+        "{tool}: the text block is not the structured result"
+    );
+    VALIDATED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(tool.to_string());
+}
+
+/// The tools whose results [`check_structured`] validated so far.
+pub fn validated_tools() -> BTreeSet<String> {
+    VALIDATED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// Calls a tool and checks its structured result; returns the whole result.
+pub async fn call_result(client: &Client, tool: &str, args: Value) -> CallToolResult {
     let params = CallToolRequestParams::new(tool.to_string())
         .with_arguments(args.as_object().cloned().unwrap_or_default());
     let result = client.call_tool(params).await.unwrap();
+    check_structured(tool, &result);
+    result
+}
+
+/// Calls a tool; returns (is_error, text).
+pub async fn call(client: &Client, tool: &str, args: Value) -> (bool, String) {
+    let result = call_result(client, tool, args).await;
     let text = result
         .content
         .iter()
