@@ -56,6 +56,7 @@ async fn fresh_database() -> Option<String> {
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
     let mut admin = PgConnection::connect(&server).await.unwrap();
+    drop_leftovers(&mut admin).await;
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .await
@@ -64,6 +65,33 @@ async fn fresh_database() -> Option<String> {
     let mut url = url::Url::parse(&server).unwrap();
     url.set_path(&format!("/{name}"));
     Some(url.to_string())
+}
+
+/// Drops, once per test process, the databases of earlier test processes
+/// that are gone (their pid is in the name), so that repeated runs on one
+/// server do not pile them up. Live processes' databases are left alone.
+async fn drop_leftovers(admin: &mut PgConnection) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, Ordering::SeqCst) || !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let names: Vec<String> =
+        sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'jmcp\\_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get("datname"))
+            .collect();
+    for name in names {
+        let pid = name.split('_').nth(1).unwrap_or_default();
+        if !pid.is_empty() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            // Best effort: another run may be dropping it too.
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut *admin)
+                .await;
+        }
+    }
 }
 
 async fn open(url: &str) -> Arc<dyn TeamStore> {
