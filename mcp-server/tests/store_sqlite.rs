@@ -263,3 +263,91 @@ async fn a_held_grant_lock_does_not_block_another_users_refresh() {
     let store = memory().await;
     other_users_are_not_blocked(store.clone(), store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grant_view_also_works_when_called_from_an_async_task() {
+    // gouqi-oauth calls it on blocking threads, but a synchronous call from
+    // a request handler (TokenCache::preload) must not panic either.
+    let store = memory().await;
+    let ann = store.upsert_user("ann", "site", None).await.unwrap().id;
+    let view = grant(&store, &sealer(), &ann);
+    view.save(&expiring_tokens("a-0", "r-0")).unwrap();
+    let lock = view.lock().unwrap();
+    drop(lock);
+    assert_eq!(view.load().unwrap().unwrap().access_token.secret(), "a-0");
+}
+
+/// The child process of [`another_process_on_the_same_file_is_locked_out`]:
+/// takes the lock named in the environment, says so, waits to be killed.
+#[tokio::test]
+#[ignore = "the child process of another_process_on_the_same_file_is_locked_out"]
+async fn child_holding_a_sqlite_grant_lock() {
+    let spec = std::env::var("JIRA_MCP_TEST_HOLD_LOCK")
+        .expect("run by another_process_on_the_same_file_is_locked_out only");
+    let (url, user) = spec.split_once(' ').unwrap();
+    let store = store::open(url).await.unwrap();
+    let _held = store
+        .lock_grant(&UserId(user.into()), Duration::from_secs(10))
+        .await
+        .unwrap();
+    println!("HOLDING THE LOCK");
+    tokio::time::sleep(Duration::from_secs(120)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_on_the_same_file_is_locked_out() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let (_dir, path, store) = on_file().await;
+    let url = format!("sqlite://{}", path.display());
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_holding_a_sqlite_grant_lock",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("JIRA_MCP_TEST_HOLD_LOCK", format!("{url} ann"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let found = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.contains("HOLDING THE LOCK"))
+    });
+    let found = tokio::time::timeout(Duration::from_secs(60), found).await;
+    if !matches!(found, Ok(Ok(true))) {
+        let _ = child.kill();
+        panic!("the child process did not take the lock");
+    }
+
+    let ann = UserId("ann".into());
+    let short = Duration::from_millis(300);
+    let started = Instant::now();
+    match store.lock_grant(&ann, short).await {
+        Err(StoreError::LockTimeout { waited }) => assert_eq!(waited, short),
+        other => panic!("took a lock another process holds: {other:?}"),
+    }
+    assert!(started.elapsed() >= short);
+    drop(
+        store
+            .lock_grant(&UserId("bob".into()), short)
+            .await
+            .unwrap(),
+    );
+    // SIGKILL: the OS releases the dead process's lock.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(
+        store
+            .lock_grant(&ann, Duration::from_secs(5))
+            .await
+            .unwrap(),
+    );
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gouqi_oauth::{StoreLock, TokenSet, TokenStore, decode_token_set, encode_token_set};
+use tokio::runtime::RuntimeFlavor;
 
 use super::crypto::Sealer;
 use super::{StoreError, StoreResult, TeamStore, UserId};
@@ -23,8 +24,8 @@ const BACKEND: &str = "jira-mcp team store";
 /// One user's sealed grant in a [`TeamStore`].
 ///
 /// Its methods block (gouqi-oauth calls them on blocking threads): they
-/// drive the async store on `runtime`, so they must not be called from an
-/// async task of that runtime.
+/// drive the async store on `runtime`. They must not be called from a task
+/// of a current-thread runtime.
 pub struct UserGrantStore {
     store: Arc<dyn TeamStore>,
     sealer: Arc<Sealer>,
@@ -68,11 +69,24 @@ impl UserGrantStore {
         self.user.0.as_bytes()
     }
 
+    /// Runs `future` to completion on the store's runtime, from a blocking
+    /// thread (as TokenCache calls) or, on a multi-threaded runtime, from
+    /// one of its workers too (`block_in_place` hands the worker's other
+    /// tasks over first). Only a current-thread runtime's own tasks cannot
+    /// block: `block_on` panics there.
     fn block_on<T>(
         &self,
         future: impl Future<Output = StoreResult<T>>,
     ) -> Result<T, gouqi_oauth::StoreError> {
-        self.runtime.block_on(future).map_err(to_oauth)
+        let run = || self.runtime.block_on(future);
+        let on_multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|current| current.runtime_flavor() == RuntimeFlavor::MultiThread);
+        let result = if on_multi_thread {
+            tokio::task::block_in_place(run)
+        } else {
+            run()
+        };
+        result.map_err(to_oauth)
     }
 }
 

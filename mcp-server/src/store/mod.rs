@@ -15,6 +15,7 @@ pub mod conformance;
 pub mod crypto;
 pub mod grant;
 mod local_lock;
+pub mod postgres;
 mod sql;
 pub mod sqlite;
 
@@ -332,10 +333,14 @@ pub trait TeamStore: Send + Sync + fmt::Debug + 'static {
 
 /// Opens the store `database_url` names, creating and migrating it as
 /// needed: `sqlite://path/to/team.db`, `sqlite:///absolute/path`,
-/// `sqlite::memory:`.
+/// `sqlite::memory:`, or `postgres://user:password@host:port/database`
+/// (also `postgresql://`) for several replicas.
 pub async fn open(database_url: &str) -> StoreResult<Arc<dyn TeamStore>> {
     if database_url.starts_with("sqlite:") {
         return Ok(Arc::new(sqlite::SqliteStore::open(database_url).await?));
+    }
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        return Ok(Arc::new(postgres::PostgresStore::open(database_url).await?));
     }
     // Only the scheme is quoted: the rest may hold a password.
     let scheme = database_url.split(':').next().unwrap_or_default();
@@ -343,7 +348,7 @@ pub async fn open(database_url: &str) -> StoreResult<Arc<dyn TeamStore>> {
         backend: "none",
         message: format!(
             "JIRA_MCP_DATABASE_URL has the scheme `{scheme}`, which is not supported; use \
-             sqlite://path/to/team.db"
+             sqlite://path/to/team.db, or postgres://user:password@host:5432/database"
         ),
     })
 }

@@ -1,4 +1,7 @@
-//! The default backend: one SQLite file, used by one jira-mcp process.
+//! The default backend: one SQLite file, for one jira-mcp server (several
+//! replicas share Postgres instead). A user's grant lock is an in-process
+//! mutex plus a lock file, so that a second process on the same file (a
+//! server started twice by mistake) cannot refresh the same grant at once.
 //!
 //! WAL journal (readers do not wait for the writer), a busy timeout (writers
 //! queue instead of failing), `synchronous = FULL` (a saved refresh token
@@ -7,10 +10,11 @@
 //! running jira-mcp.
 
 use std::collections::HashMap;
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{LazyLock, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gouqi_oauth::StoreLock;
 use sqlx::Row;
@@ -22,14 +26,17 @@ use sqlx::sqlite::{
 use super::local_lock::UserLocks;
 use super::sql::{self, shared_sql_helpers, shared_sql_impl, shared_sql_rows};
 use super::{
-    ClientRecord, CodeRecord, PendingRecord, RefreshUse, StoreResult, TeamStore, TokenHash,
-    TokenRecord, UnixTime, UserId, UserRecord, now,
+    ClientRecord, CodeRecord, PendingRecord, RefreshUse, StoreError, StoreResult, TeamStore,
+    TokenHash, TokenRecord, UnixTime, UserId, UserRecord, now,
 };
 
 const BACKEND: &str = "sqlite";
 
 /// How long a writer waits for another writer before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a grant lock held by another process is tried again.
+const LOCK_FILE_POLL: Duration = Duration::from_millis(20);
 
 static MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
@@ -43,9 +50,9 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The file, or `None` in memory.
     path: Option<PathBuf>,
-    /// The grant locks live in this process (shared by all its stores on
-    /// one file): a SQLite file serves one jira-mcp process. Several
-    /// replicas share a Postgres database instead.
+    /// The grant locks within this process (shared by all its stores on
+    /// one file). On a file, a lock file per user also keeps out another
+    /// process; replicas on several machines share Postgres instead.
     locks: UserLocks,
 }
 
@@ -137,6 +144,54 @@ fn locks_of(path: &Path) -> UserLocks {
     by_file.entry(key).or_default().clone()
 }
 
+/// Takes `user`'s lock file beside the database (`team.db.locks/`), waiting
+/// at most `remaining`: the in-process lock cannot see another process on
+/// the same file (a second server started by mistake), this can. The OS
+/// releases it when the file is closed, or when its process dies.
+async fn lock_file(
+    db: &Path,
+    user: &UserId,
+    remaining: Duration,
+    wait: Duration,
+) -> StoreResult<File> {
+    let mut dir = db.as_os_str().to_owned();
+    dir.push(".locks");
+    let dir = PathBuf::from(dir);
+    let fail = |e: std::io::Error| {
+        sql::unavailable(
+            BACKEND,
+            format!(
+                "cannot lock a grant in {}: {e}. Check that the directory is writable",
+                dir.display()
+            ),
+        )
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&dir).map_err(fail)?;
+    // A hash names the file: user ids are not file names.
+    let name = format!("{}.lock", &TokenHash::of(&user.0).as_str()[..32]);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(dir.join(name)).map_err(fail)?;
+    let deadline = Instant::now() + remaining;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => return Err(fail(e)),
+        }
+        if Instant::now() >= deadline {
+            return Err(StoreError::LockTimeout { waited: wait });
+        }
+        tokio::time::sleep(LOCK_FILE_POLL).await;
+    }
+}
+
 /// Creates the database's directory (0700) and file (0600) if missing, so
 /// that SQLite never creates them with the process umask.
 fn prepare_file(path: &Path) -> StoreResult<()> {
@@ -178,6 +233,14 @@ shared_sql_impl!(SqliteStore {
     }
 
     async fn lock_grant(&self, user: &UserId, wait: Duration) -> StoreResult<StoreLock> {
-        self.locks.lock(user, wait).await
+        let started = Instant::now();
+        let in_process = self.locks.lock(user, wait).await?;
+        let Some(path) = &self.path else {
+            return Ok(in_process);
+        };
+        let remaining = wait.saturating_sub(started.elapsed());
+        let file = lock_file(path, user, remaining, wait).await?;
+        // Dropped in order: the file first, then the in-process lock.
+        Ok(StoreLock::new((file, in_process)))
     }
 });
