@@ -11,7 +11,16 @@
 //! a per-user view implementing `gouqi_oauth::TokenStore`, so that the one
 //! refresh machinery (`TokenCache`) protects every user's grant.
 
+pub mod conformance;
+pub mod crypto;
+pub mod grant;
+mod local_lock;
+pub mod postgres;
+mod sql;
+pub mod sqlite;
+
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -320,4 +329,26 @@ pub trait TeamStore: Send + Sync + fmt::Debug + 'static {
 
     /// Deletes expired pending authorizations, codes and tokens.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
+}
+
+/// Opens the store `database_url` names, creating and migrating it as
+/// needed: `sqlite://path/to/team.db`, `sqlite:///absolute/path`,
+/// `sqlite::memory:`, or `postgres://user:password@host:port/database`
+/// (also `postgresql://`) for several replicas.
+pub async fn open(database_url: &str) -> StoreResult<Arc<dyn TeamStore>> {
+    if database_url.starts_with("sqlite:") {
+        return Ok(Arc::new(sqlite::SqliteStore::open(database_url).await?));
+    }
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        return Ok(Arc::new(postgres::PostgresStore::open(database_url).await?));
+    }
+    // Only the scheme is quoted: the rest may hold a password.
+    let scheme = database_url.split(':').next().unwrap_or_default();
+    Err(StoreError::Unavailable {
+        backend: "none",
+        message: format!(
+            "JIRA_MCP_DATABASE_URL has the scheme `{scheme}`, which is not supported; use \
+             sqlite://path/to/team.db, or postgres://user:password@host:5432/database"
+        ),
+    })
 }
