@@ -1067,18 +1067,23 @@ impl ServerHandler for JiraMcp {
         let mut tools = self.tool_router.list_all();
         let caller = caller_of(&context);
         tools.retain(|tool| {
-            !self.state.is_hidden(&tool.name)
-                && !caller
-                    .as_ref()
-                    .is_some_and(|c| self.state.team_refusal(&tool.name, c).is_some())
+            let refused = caller
+                .as_ref()
+                .is_some_and(|c| self.state.team_refusal(&tool.name, c).is_some());
+            !self.state.is_hidden(&tool.name) && !refused
         });
+        // On the team server the list depends on the caller's scopes.
+        let scope = match caller {
+            Some(_) => rmcp::model::CacheScope::Private,
+            None => rmcp::model::CacheScope::Public,
+        };
         Ok(rmcp::model::ListToolsResult {
             result_type: Some(rmcp::model::ResultType::COMPLETE),
             tools,
             meta: None,
             next_cursor: None,
             ttl_ms: supports_cache_hints.then_some(0),
-            cache_scope: supports_cache_hints.then_some(rmcp::model::CacheScope::Public),
+            cache_scope: supports_cache_hints.then_some(scope),
         })
     }
 
