@@ -824,3 +824,197 @@ async fn each_tool_call_leaves_one_audit_line_without_secrets() {
         assert!(!logs.contains(secret), "a secret reached the logs");
     }
 }
+
+// --- settings checked at start ---
+
+/// The team settings of `vars` on top of a valid Cloud OAuth setup, or the
+/// configuration error's text.
+fn team_config(vars: &[(&'static str, &str)]) -> Result<jira_mcp::config::Config, String> {
+    let mut env: std::collections::BTreeMap<String, String> = [
+        ("JIRA_AUTH_TYPE", "oauth"),
+        ("JIRA_OAUTH_CLIENT_ID", "client-id"),
+        ("JIRA_OAUTH_CLIENT_SECRET", "client-secret"),
+        ("JIRA_OAUTH_TOKEN_FILE", "/nonexistent/tokens.json"),
+        ("JIRA_MCP_HTTP_ADDR", "127.0.0.1:8080"),
+        (
+            "JIRA_MCP_ENCRYPTION_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in vars {
+        if v.is_empty() {
+            env.remove(*k);
+        } else {
+            env.insert(k.to_string(), v.to_string());
+        }
+    }
+    jira_mcp::config::Config::load_from(
+        &jira_mcp::config::Flags::default(),
+        &move |name| env.get(name).cloned(),
+        None,
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn team_settings_default_from_a_loopback_address_and_use_the_public_callback() {
+    let config = team_config(&[]).unwrap();
+    let team = config.team.as_ref().unwrap();
+    assert_eq!(team.public(), "http://127.0.0.1:8080");
+    assert_eq!(team.resource(), "http://127.0.0.1:8080/mcp");
+    assert_eq!(team.allowed_hosts, ["127.0.0.1:8080"]);
+    assert_eq!(team.allowed_origins, ["http://127.0.0.1:8080"]);
+    assert_eq!(team.rate_limit, jira_mcp::config::DEFAULT_RATE_LIMIT);
+    assert_eq!(team.access_ttl, Duration::from_secs(3600));
+    assert_eq!(team.refresh_ttl, Duration::from_secs(30 * 86_400));
+    let Some(jira_mcp::config::Auth::OAuth(oauth)) = &config.auth else {
+        panic!("not OAuth");
+    };
+    assert_eq!(
+        oauth.redirect_uri.as_str(),
+        "http://127.0.0.1:8080/oauth/atlassian/callback"
+    );
+    // Neither the key nor the database URL (it may hold a password) shows.
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("AAAAAAAA"), "{debug}");
+    assert!(
+        team_config(&[])
+            .map(|c| c.team.is_some())
+            .unwrap_or_default()
+    );
+    assert!(
+        team_config(&[("JIRA_MCP_HTTP_ADDR", "")])
+            .unwrap()
+            .team
+            .is_none(),
+        "stdio stays the default"
+    );
+}
+
+#[test]
+fn team_settings_that_cannot_work_are_refused_at_start_with_the_fix() {
+    let refused = |vars: &[(&'static str, &str)], needle: &str| {
+        let message = team_config(vars).expect_err(needle);
+        assert!(message.contains(needle), "{message}");
+        message
+    };
+    refused(
+        &[("JIRA_MCP_HTTP_ADDR", "0.0.0.0:8080")],
+        "JIRA_MCP_PUBLIC_URL: required when listening on 0.0.0.0:8080",
+    );
+    refused(&[("JIRA_MCP_HTTP_ADDR", "localhost")], "IP:PORT");
+    refused(
+        &[("JIRA_MCP_ENCRYPTION_KEY", "")],
+        "openssl rand -base64 32",
+    );
+    let short = refused(
+        &[("JIRA_MCP_ENCRYPTION_KEY", "c2hvcnQta2V5")],
+        "openssl rand -base64 32",
+    );
+    assert!(
+        !short.contains("c2hvcnQta2V5"),
+        "the key was echoed: {short}"
+    );
+    refused(
+        &[("JIRA_MCP_ENCRYPTION_KEY", "not base64!")],
+        "is not standard base64",
+    );
+    refused(
+        &[("JIRA_MCP_PUBLIC_URL", "http://jira-mcp.example.com")],
+        "must start with https://",
+    );
+    refused(
+        &[("JIRA_MCP_PUBLIC_URL", "https://jira-mcp.example.com/base")],
+        "without path",
+    );
+    refused(
+        &[("JIRA_OAUTH_REDIRECT_URI", "http://localhost:8080/callback")],
+        "http://127.0.0.1:8080/oauth/atlassian/callback",
+    );
+    refused(
+        &[("JIRA_OAUTH_GRANT", "client_credentials")],
+        "must be authorization_code",
+    );
+    refused(
+        &[
+            ("JIRA_AUTH_TYPE", "pat"),
+            ("JIRA_URL", "https://jira.example.com"),
+            ("JIRA_TOKEN", "pat"),
+        ],
+        "JIRA_AUTH_TYPE=oauth",
+    );
+    refused(
+        &[("JIRA_MCP_PERMISSION_AWARE", "true")],
+        "not supported by the team server",
+    );
+    refused(&[("JIRA_MCP_RATE_LIMIT", "0")], "JIRA_MCP_RATE_LIMIT");
+    // The exact public callback is accepted.
+    assert!(
+        team_config(&[(
+            "JIRA_OAUTH_REDIRECT_URI",
+            "http://127.0.0.1:8080/oauth/atlassian/callback"
+        )])
+        .is_ok()
+    );
+    // A public address with its public URL.
+    let config = team_config(&[
+        ("JIRA_MCP_HTTP_ADDR", "0.0.0.0:8080"),
+        ("JIRA_MCP_PUBLIC_URL", "https://jira-mcp.example.com"),
+    ])
+    .unwrap();
+    let team = config.team.unwrap();
+    assert_eq!(team.allowed_hosts, ["jira-mcp.example.com"]);
+    assert_eq!(team.allowed_origins, ["https://jira-mcp.example.com"]);
+}
+
+/// The binary: `serve --http` opens the SQLite store in place, prints the
+/// bound address, answers /healthz, and exits cleanly on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_http_and_prints_where() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_jira-mcp"))
+        .args(["serve", "--http", "127.0.0.1:0"])
+        .env_clear()
+        .env("JIRA_AUTH_TYPE", "oauth")
+        .env("JIRA_OAUTH_CLIENT_ID", "client-id")
+        .env("JIRA_OAUTH_CLIENT_SECRET", "client-secret")
+        .env("JIRA_OAUTH_TOKEN_FILE", dir.path().join("t.json"))
+        .env("JIRA_MCP_ENCRYPTION_KEY", Sealer::generate_key())
+        .env(
+            "JIRA_MCP_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("data/team.db").display()),
+        )
+        .env("JIRA_MCP_ALLOWED_HOSTS", "127.0.0.1")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("no line within 30 s")
+        .unwrap()
+        .unwrap();
+    let base = line
+        .strip_prefix("jira-mcp listening on ")
+        .unwrap_or_else(|| panic!("{line}"));
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let pid = child.id().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("no exit within 30 s after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
