@@ -793,7 +793,7 @@ async fn each_tool_call_leaves_one_audit_line_without_secrets() {
         ("get_current_user", "-", "ok", "audit-client"),
         ("get_issue", "ED-7", "error", "audit-client"),
         ("init_oauth_flow", "-", "refused", "audit-client"),
-        ("add_comment", "-", "refused", "audit-reader"),
+        ("add_comment", "ED-7", "refused", "audit-reader"),
     ];
     for (line, (tool, key, outcome, client)) in lines.iter().zip(expect) {
         assert!(

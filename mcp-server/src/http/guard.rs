@@ -78,8 +78,9 @@ async fn check_write_scope(
         )
             .into_response()
     })?;
-    if let Some(tool) = write_tool_called(&bytes) {
-        audit::record(caller, tool, None, Outcome::Refused, Duration::ZERO);
+    if let Some((tool, issue_key)) = write_tool_called(&bytes) {
+        let key = issue_key.as_deref();
+        audit::record(caller, tool, key, Outcome::Refused, Duration::ZERO);
         return Err(insufficient_scope(
             team,
             &format!("`{tool}` changes Jira and needs the jira:write scope"),
@@ -88,8 +89,9 @@ async fn check_write_scope(
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
-/// The first write tool a `tools/call` (single or batched) names.
-fn write_tool_called(body: &Bytes) -> Option<&'static str> {
+/// The first write tool a `tools/call` (single or batched) names, with the
+/// issue key of its arguments for the audit line.
+fn write_tool_called(body: &Bytes) -> Option<(&'static str, Option<String>)> {
     let message: Value = serde_json::from_slice(body).ok()?;
     let messages = match &message {
         Value::Array(batch) => batch.iter().collect(),
@@ -100,7 +102,8 @@ fn write_tool_called(body: &Bytes) -> Option<&'static str> {
             return None;
         }
         let tool = catalog::find(m["params"]["name"].as_str()?)?;
-        tool.writes.then_some(tool.name)
+        let issue_key = audit::issue_key(m["params"]["arguments"].as_object());
+        tool.writes.then_some((tool.name, issue_key))
     })
 }
 
