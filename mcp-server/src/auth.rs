@@ -103,17 +103,38 @@ impl OAuthSetup {
     /// The refreshing token cache, bound to the configured site.
     pub fn cache(&self) -> Result<TokenCache, gouqi_oauth::Error> {
         let flow = self.flow()?;
-        let source: TokenSource = match self.settings.grant {
-            Grant::AuthorizationCode => flow.token_source()?,
-            Grant::ClientCredentials => flow
-                .token_source()?
-                .grant(gouqi_oauth::Grant::ClientCredentials),
-        };
-        let cache = TokenCache::with_store(source, self.store());
+        let cache = TokenCache::with_store(self.source(&flow)?, self.store());
         Ok(match flow.site_binding() {
             Some(site) => cache.site(site),
             None => cache,
         })
+    }
+
+    /// The refreshing token cache of one team-server user: their grant in
+    /// `store` (a per-user view of the team store), bound to their `site`
+    /// so that a grant for another site is refused rather than used.
+    pub fn user_cache(
+        &self,
+        store: Arc<dyn TokenStore>,
+        site: Site,
+    ) -> Result<TokenCache, gouqi_oauth::Error> {
+        let flow = self.flow()?;
+        Ok(TokenCache::with_store(self.source(&flow)?, store).site(site))
+    }
+
+    /// The token source for this grant: what refreshes (or mints) tokens.
+    fn source(&self, flow: &AuthorizationFlow) -> Result<TokenSource, gouqi_oauth::Error> {
+        Ok(match self.settings.grant {
+            Grant::AuthorizationCode => flow.token_source()?,
+            Grant::ClientCredentials => flow
+                .token_source()?
+                .grant(gouqi_oauth::Grant::ClientCredentials),
+        })
+    }
+
+    /// Jira Cloud or Data Center.
+    pub fn deployment(&self) -> Deployment {
+        self.deployment
     }
 
     /// The gouqi base URL for tokens bound to `site`.

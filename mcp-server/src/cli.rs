@@ -17,7 +17,8 @@ use crate::server::{JiraMcp, ServerState};
 /// What a subcommand returns: an exit code, or a message for stderr.
 pub type Outcome = Result<ExitCode, String>;
 
-/// Logs to stderr, filtered by `RUST_LOG` (default: warnings).
+/// Logs to stderr, filtered by `RUST_LOG` (default: warnings, and the team
+/// server's audit lines).
 ///
 /// rmcp's debug and trace events carry every request's arguments and every
 /// result (an authorization code and its state among them, on
@@ -26,7 +27,7 @@ pub fn init_logging() {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,jira_mcp::audit=info"));
     let no_mcp_payloads = tracing_subscriber::filter::filter_fn(|meta| {
         !(meta.target().starts_with("rmcp") && *meta.level() > tracing::Level::INFO)
     });
@@ -48,7 +49,13 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// Serves MCP over stdio until the client closes it. Nothing touches the
 /// network before the reply to `initialize`: Jira is opened on first use.
 /// On exit, a token refresh in flight is let finish saving first.
+///
+/// With `JIRA_MCP_HTTP_ADDR` (`serve --http ADDR`), serves the team over
+/// HTTP instead ([`crate::http::serve`]).
 pub async fn serve(config: Config) -> Outcome {
+    if config.team.is_some() {
+        return crate::http::serve(config).await;
+    }
     let state = ServerState::new(config);
     let server = JiraMcp::new(state.clone());
     let running = server
@@ -67,7 +74,7 @@ pub async fn serve(config: Config) -> Outcome {
 }
 
 /// SIGTERM or Ctrl-C: end the session the way a closed stdin does.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

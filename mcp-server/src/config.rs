@@ -12,11 +12,15 @@ use url::Url;
 
 use crate::catalog;
 
+mod team;
+
+pub use team::{DEFAULT_RATE_LIMIT, DEFAULT_USER_CACHE_SIZE, TeamSettings};
+
 /// The default OAuth redirect URI (register the same one in the app).
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8080/callback";
 
 /// Every setting, by its environment variable name.
-pub const VARIABLES: [&str; 27] = [
+pub const VARIABLES: [&str; 38] = [
     "JIRA_URL",
     "JIRA_DEPLOYMENT",
     "JIRA_AUTH_TYPE",
@@ -42,16 +46,39 @@ pub const VARIABLES: [&str; 27] = [
     "JIRA_MCP_DISABLED_TOOLS",
     "JIRA_MCP_PROJECTS",
     "JIRA_MCP_PERMISSION_AWARE",
+    "JIRA_MCP_HTTP_ADDR",
+    "JIRA_MCP_PUBLIC_URL",
+    "JIRA_MCP_ENCRYPTION_KEY",
+    "JIRA_MCP_PREVIOUS_ENCRYPTION_KEYS",
+    "JIRA_MCP_DATABASE_URL",
+    "JIRA_MCP_ACCESS_TOKEN_TTL_SECS",
+    "JIRA_MCP_REFRESH_TOKEN_TTL_SECS",
+    "JIRA_MCP_RATE_LIMIT",
+    "JIRA_MCP_ALLOWED_HOSTS",
+    "JIRA_MCP_ALLOWED_ORIGINS",
+    "JIRA_MCP_USER_CACHE_SIZE",
     "JIRA_MCP_CONFIG",
     "RUST_LOG",
 ];
 
 /// Settings that take a list (space- or comma-separated, or a TOML array).
-const LISTS: [&str; 4] = [
+const LISTS: [&str; 7] = [
     "JIRA_OAUTH_SCOPES",
     "JIRA_MCP_TOOLS",
     "JIRA_MCP_DISABLED_TOOLS",
     "JIRA_MCP_PROJECTS",
+    "JIRA_MCP_PREVIOUS_ENCRYPTION_KEYS",
+    "JIRA_MCP_ALLOWED_HOSTS",
+    "JIRA_MCP_ALLOWED_ORIGINS",
+];
+
+/// Settings that may be given as TOML integers.
+const NUMBERS: [&str; 5] = [
+    "JIRA_TIMEOUT_SECS",
+    "JIRA_MCP_ACCESS_TOKEN_TTL_SECS",
+    "JIRA_MCP_REFRESH_TOKEN_TTL_SECS",
+    "JIRA_MCP_RATE_LIMIT",
+    "JIRA_MCP_USER_CACHE_SIZE",
 ];
 
 /// The longest `JIRA_TIMEOUT_SECS` accepted (a day).
@@ -90,7 +117,11 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn error(variable: &str, source: Option<&Source>, message: impl Into<String>) -> ConfigError {
+pub(crate) fn error(
+    variable: &str,
+    source: Option<&Source>,
+    message: impl Into<String>,
+) -> ConfigError {
     ConfigError {
         variable: variable.into(),
         origin: source.cloned(),
@@ -209,6 +240,9 @@ pub struct Config {
     /// `JIRA_MCP_READ_ONLY`, `JIRA_MCP_TOOLS`, `JIRA_MCP_DISABLED_TOOLS`,
     /// `JIRA_MCP_PROJECTS`, `JIRA_MCP_PERMISSION_AWARE`: what the server may do.
     pub controls: Controls,
+    /// `JIRA_MCP_HTTP_ADDR` and the other team-server settings: set when
+    /// the server is to serve MCP over HTTP to a team instead of stdio.
+    pub team: Option<TeamSettings>,
 }
 
 /// What an admin allows: which tools exist, and which projects they reach.
@@ -389,7 +423,7 @@ fn read_toml(file: &ConfigFile) -> Result<BTreeMap<&'static str, Setting>, Confi
         let text = match value {
             toml::Value::String(s) => s,
             // Checked like the environment's text by `Settings::http`.
-            toml::Value::Integer(n) if *name == "JIRA_TIMEOUT_SECS" => n.to_string(),
+            toml::Value::Integer(n) if NUMBERS.contains(name) => n.to_string(),
             toml::Value::Boolean(b)
                 if matches!(
                     *name,
@@ -433,14 +467,15 @@ fn toml_error(text: &str, e: &toml::de::Error) -> String {
     )
 }
 
-struct Settings(BTreeMap<&'static str, Setting>);
+/// The merged settings, by variable name, before validation.
+pub(crate) struct Settings(BTreeMap<&'static str, Setting>);
 
 impl Settings {
-    fn get(&self, name: &str) -> Option<&Setting> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Setting> {
         self.0.get(name)
     }
 
-    fn value(&self, name: &str) -> Option<&str> {
+    pub(crate) fn value(&self, name: &str) -> Option<&str> {
         self.get(name).map(|(v, _)| v.as_str())
     }
 
@@ -462,7 +497,7 @@ impl Settings {
         self.require(name, auth_type, what).map(SecretString::from)
     }
 
-    fn url(&self, name: &str, example: &str) -> Result<Option<Url>, ConfigError> {
+    pub(crate) fn url(&self, name: &str, example: &str) -> Result<Option<Url>, ConfigError> {
         let Some((text, source)) = self.get(name) else {
             return Ok(None);
         };
@@ -486,14 +521,17 @@ impl Settings {
     fn validate(self, file: Option<PathBuf>) -> Result<Config, ConfigError> {
         let url = self.url("JIRA_URL", "https://your-site.atlassian.net")?;
         let deployment = self.deployment(url.as_ref())?;
-        let auth = self.auth(deployment, url.as_ref())?;
+        let mut auth = self.auth(deployment, url.as_ref())?;
+        let controls = self.controls()?;
+        let team = team::settings(&self, auth.as_mut(), &controls)?;
         Ok(Config {
             url,
             deployment,
             auth,
             file,
             http: self.http()?,
-            controls: self.controls()?,
+            controls,
+            team,
         })
     }
 
@@ -522,7 +560,7 @@ impl Settings {
         }
     }
 
-    fn list(&self, name: &str) -> Option<(Vec<String>, &Source)> {
+    pub(crate) fn list(&self, name: &str) -> Option<(Vec<String>, &Source)> {
         let (text, source) = self.get(name)?;
         let items = text
             .split(|c: char| c == ',' || c.is_whitespace())

@@ -164,6 +164,26 @@ impl JiraClient {
         })
     }
 
+    /// The connection of one team-server user: Jira calls go to `site` with
+    /// the tokens of `cache` (that user's grant, refreshed single-flight).
+    /// Reads nothing and sends nothing until the first call.
+    pub fn for_user(
+        config: &Config,
+        setup: &OAuthSetup,
+        cache: TokenCache,
+        site: &Site,
+    ) -> Result<JiraClient, ToolError> {
+        let base = setup.api_base(Some(site))?;
+        let jira = Jira::with_settings(base.as_str(), cache.clone(), &config.http)?;
+        Ok(JiraClient {
+            jira,
+            deployment: config.deployment,
+            site_url: site.url.clone().or_else(|| config.url.clone()),
+            oauth: Some((setup.clone(), cache)),
+            projects: config.controls.projects.clone(),
+        })
+    }
+
     /// A well-formed issue key whose project this server may reach.
     fn issue<'k>(&self, key: &'k str) -> Result<&'k str, ToolError> {
         let key = input::issue_key(key)?;

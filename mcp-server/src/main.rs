@@ -66,8 +66,14 @@ struct SettingFlags {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve MCP over stdio (the default).
-    Serve,
+    /// Serve MCP over stdio (the default), or over HTTP to a team with `--http`.
+    Serve {
+        /// Serve MCP's streamable HTTP at ADDR (e.g. 127.0.0.1:8080) for a
+        /// team, each user signed in to Jira as themselves
+        /// (JIRA_MCP_HTTP_ADDR; see the README's "Remote server for a team").
+        #[arg(long, value_name = "ADDR")]
+        http: Option<String>,
+    },
     /// Log in, inspect, refresh or remove OAuth tokens.
     Auth {
         #[command(subcommand)]
@@ -130,17 +136,25 @@ impl SettingFlags {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_logging();
-    let config = match Config::load(&cli.settings.into_flags()) {
+    let mut flags = cli.settings.into_flags();
+    if let Some(Command::Serve { http: Some(addr) }) = &cli.command {
+        flags.values.insert("JIRA_MCP_HTTP_ADDR", addr.clone());
+    }
+    let config = match Config::load(&flags) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("jira-mcp: configuration error: {e}");
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // The team server serves many users at once: all cores. stdio: one thread.
+    let runtime = match config.team {
+        Some(_) => tokio::runtime::Builder::new_multi_thread(),
+        None => tokio::runtime::Builder::new_current_thread(),
+    }
+    .enable_all()
+    .build();
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("jira-mcp: cannot start the async runtime: {e}");
@@ -149,7 +163,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            None | Some(Command::Serve) => cli::serve(config).await,
+            None | Some(Command::Serve { .. }) => cli::serve(config).await,
             Some(Command::Auth { command }) => match command {
                 AuthCommand::Login { no_browser } => cli::login(&config, no_browser).await,
                 AuthCommand::Status { json } => cli::status(&config, json).await,

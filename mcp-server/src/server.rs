@@ -20,16 +20,45 @@ mod issues_more;
 mod people_fields;
 
 use crate::auth::{AuthStatus, OAuthSetup};
+use crate::authz::{SCOPE_WRITE, tokens::Caller};
 use crate::bounds::DEFAULT_TEXT_CHARS;
 use crate::catalog;
 use crate::config::{Config, Grant};
+use crate::http::audit::{self, Outcome};
 use crate::jira::{JiraClient, ToolError};
 use crate::permissions;
+use crate::store::UserId;
+
+tokio::task_local! {
+    /// The team-server user a tool call runs for (set around each call in
+    /// team mode, so the tool functions stay the same as over stdio).
+    static CALLER: Caller;
+}
+
+/// The tools that sign in through MCP tools; the team server has users sign
+/// in through their MCP client's authorization instead.
+const LOGIN_TOOLS: [&str; 3] = [
+    "init_oauth_flow",
+    "complete_oauth_flow",
+    "refresh_oauth_token",
+];
+
+/// Where the team server's users' Jira connections come from: one per user,
+/// kept while in use, each with its own refreshing token cache.
+#[async_trait::async_trait]
+pub trait UserConnections: Send + Sync {
+    /// The Jira connection of `user`.
+    async fn client(&self, user: &UserId) -> Result<Arc<JiraClient>, ToolError>;
+    /// Waits (up to `limit`) for the token refreshes in flight to be saved.
+    async fn settle(&self, limit: std::time::Duration);
+}
 
 /// Shared state: the configuration, the Jira connection (opened on first
 /// use, never before `initialize`), and a login in progress.
 pub struct ServerState {
     config: Config,
+    /// Team mode: each caller's own connection; `client` is then unused.
+    team: Option<Arc<dyn UserConnections>>,
     client: Mutex<Option<Arc<JiraClient>>>,
     login: Mutex<Option<PendingLogin>>,
     /// `JIRA_MCP_PERMISSION_AWARE`: the write tools the current login lacks
@@ -64,8 +93,19 @@ impl Drop for PendingLogin {
 impl ServerState {
     /// State for `config`; nothing is opened yet.
     pub fn new(config: Config) -> Arc<ServerState> {
+        Self::build(config, None)
+    }
+
+    /// State for the team server: every tool call acts with its caller's
+    /// connection from `connections`.
+    pub fn team(config: Config, connections: Arc<dyn UserConnections>) -> Arc<ServerState> {
+        Self::build(config, Some(connections))
+    }
+
+    fn build(config: Config, team: Option<Arc<dyn UserConnections>>) -> Arc<ServerState> {
         Arc::new(ServerState {
             config,
+            team,
             client: Mutex::new(None),
             login: Mutex::new(None),
             hidden: RwLock::new(BTreeSet::new()),
@@ -74,6 +114,12 @@ impl ServerState {
     }
 
     async fn jira(&self) -> Result<Arc<JiraClient>, ToolError> {
+        if let Some(team) = &self.team {
+            let user = CALLER.try_with(|c| c.user.clone()).map_err(|_| {
+                ToolError::new("this call carries no signed-in user: authorize the MCP client")
+            })?;
+            return team.client(&user).await;
+        }
         let mut client = self.client.lock().await;
         if let Some(open) = client.as_ref() {
             return Ok(open.clone());
@@ -144,6 +190,9 @@ impl ServerState {
     /// Waits (up to `limit`) for a token refresh in flight to be saved, so
     /// that exiting cannot lose a refresh token that was already rotated.
     pub async fn settle(&self, limit: std::time::Duration) {
+        if let Some(team) = &self.team {
+            return team.settle(limit).await;
+        }
         let Some(client) = self.client.lock().await.clone() else {
             return;
         };
@@ -161,6 +210,9 @@ impl ServerState {
     }
 
     async fn status(&self) -> Value {
+        if self.team.is_some() {
+            return self.caller_status().await;
+        }
         let mut status = AuthStatus::offline(&self.config);
         if status.logged_in {
             let account = match self.jira().await {
@@ -176,6 +228,58 @@ impl ServerState {
             }
         }
         serde_json::to_value(status).unwrap_or(Value::Null)
+    }
+
+    /// `auth_status` on the team server: who the caller is, through which
+    /// MCP client and scopes, and whether their Jira grant works now.
+    async fn caller_status(&self) -> Value {
+        let Ok(caller) = CALLER.try_with(Caller::clone) else {
+            return json!({"mode": "team", "logged_in": false, "message": "no signed-in user"});
+        };
+        let mut status = json!({
+            "mode": "team",
+            "user_id": caller.user.0,
+            "client_id": caller.client_id,
+            "scopes": caller.scopes,
+        });
+        match self.jira().await {
+            Ok(jira) => match jira.get_current_user().await {
+                Ok(me) => {
+                    status["logged_in"] = json!(true);
+                    status["jira_reachable"] = json!(true);
+                    status["account"] = me["display_name"].clone();
+                    status["message"] = json!("signed in to Jira as yourself");
+                }
+                Err(e) => {
+                    status["logged_in"] = json!(!e.reauthorize);
+                    status["needs_reauthorization"] = json!(e.reauthorize);
+                    status["message"] = json!(e.message);
+                }
+            },
+            Err(e) => {
+                status["logged_in"] = json!(false);
+                status["message"] = json!(e.message);
+            }
+        }
+        status
+    }
+
+    /// Why the team server refuses `tool` for `caller`, if it does.
+    fn team_refusal(&self, tool: &str, caller: &Caller) -> Option<String> {
+        if LOGIN_TOOLS.contains(&tool) {
+            return Some(format!(
+                "`{tool}` is not available on the team server: you sign in to Jira through your \
+                 MCP client's authorization of this server (reconnect or re-authorize the \
+                 connector to sign in again)"
+            ));
+        }
+        let writes = catalog::find(tool).is_some_and(|t| t.writes);
+        (writes && !caller.has(SCOPE_WRITE)).then(|| {
+            format!(
+                "`{tool}` changes Jira, and this client was authorized without the `{SCOPE_WRITE}` \
+                 scope: authorize it again with `{SCOPE_WRITE}`"
+            )
+        })
     }
 
     async fn init_flow(self: &Arc<Self>) -> Result<Value, ToolError> {
@@ -954,10 +1058,11 @@ impl ServerHandler for JiraMcp {
                 "jira-mcp",
                 env!("CARGO_PKG_VERSION"),
             ))
-            .with_instructions(
-                "Jira tools. If a tool says the server is not logged in, call init_oauth_flow and ask the user to open the URL it returns."
-                    .to_string(),
-            )
+            .with_instructions(if self.state.team.is_some() {
+                "Jira tools, acting in Jira as the signed-in user. If a tool says the user must sign in again, ask them to re-authorize this connector in their MCP client.".to_string()
+            } else {
+                "Jira tools. If a tool says the server is not logged in, call init_oauth_flow and ask the user to open the URL it returns.".to_string()
+            })
     }
 
     /// The routed tools, less those the permission check hid.
@@ -970,19 +1075,31 @@ impl ServerHandler for JiraMcp {
             .protocol_version()
             .is_some_and(|version| version >= rmcp::model::ProtocolVersion::V_2026_07_28);
         let mut tools = self.tool_router.list_all();
-        tools.retain(|tool| !self.state.is_hidden(&tool.name));
+        let caller = caller_of(&context);
+        tools.retain(|tool| {
+            let refused = caller
+                .as_ref()
+                .is_some_and(|c| self.state.team_refusal(&tool.name, c).is_some());
+            !self.state.is_hidden(&tool.name) && !refused
+        });
+        // On the team server the list depends on the caller's scopes.
+        let scope = match caller {
+            Some(_) => rmcp::model::CacheScope::Private,
+            None => rmcp::model::CacheScope::Public,
+        };
         Ok(rmcp::model::ListToolsResult {
             result_type: Some(rmcp::model::ResultType::COMPLETE),
             tools,
             meta: None,
             next_cursor: None,
             ttl_ms: supports_cache_hints.then_some(0),
-            cache_scope: supports_cache_hints.then_some(rmcp::model::CacheScope::Public),
+            cache_scope: supports_cache_hints.then_some(scope),
         })
     }
 
     fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
-        if self.state.is_hidden(name) {
+        let team_login = self.state.team.is_some() && LOGIN_TOOLS.contains(&name);
+        if self.state.is_hidden(name) || team_login {
             return None;
         }
         self.tool_router.get(name).cloned()
@@ -991,20 +1108,82 @@ impl ServerHandler for JiraMcp {
     /// A tool the controls took away gets an error that says which control,
     /// rather than "tool not found", and no request is made; so does a tool
     /// the permission check hid (after the check, at the first call of a login).
+    ///
+    /// On the team server the call runs as its caller (from the HTTP
+    /// request), and leaves one audit line.
     async fn call_tool(
         &self,
         request: rmcp::model::CallToolRequestParams,
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, McpError> {
+        let Some(caller) = caller_of(&context) else {
+            return self.dispatch(request, context).await.0;
+        };
+        let started = std::time::Instant::now();
+        let tool = request.name.to_string();
+        let issue_key = audit::issue_key(request.arguments.as_ref());
+        let (response, outcome) = match self.state.team_refusal(&tool, &caller) {
+            Some(refusal) => (refused(refusal), Outcome::Refused),
+            None => {
+                CALLER
+                    .scope(caller.clone(), self.dispatch(request, context))
+                    .await
+            }
+        };
+        audit::record(
+            &caller,
+            &tool,
+            issue_key.as_deref(),
+            outcome,
+            started.elapsed(),
+        );
+        response
+    }
+}
+
+type ToolResponse = Result<rmcp::model::CallToolResponse, McpError>;
+
+fn refused(message: String) -> ToolResponse {
+    Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into())
+}
+
+impl JiraMcp {
+    /// The controls, the permission check, then the tool; with the outcome
+    /// for the audit line.
+    async fn dispatch(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> (ToolResponse, Outcome) {
         if let Some(refusal) = self.state.config.controls.refusal(&request.name) {
-            return Ok(CallToolResult::error(vec![ContentBlock::text(refusal)]).into());
+            return (refused(refusal), Outcome::Refused);
         }
         self.state.check_permissions(&context.peer).await;
         if self.state.is_hidden(&request.name) {
             let refusal = permissions::refusal(&request.name);
-            return Ok(CallToolResult::error(vec![ContentBlock::text(refusal)]).into());
+            return (refused(refusal), Outcome::Refused);
         }
         let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
-        self.tool_router.call(call).await
+        let response = self.tool_router.call(call).await;
+        let outcome = match &response {
+            Ok(rmcp::model::CallToolResponse::Complete(result))
+                if result.is_error == Some(true) =>
+            {
+                Outcome::Error
+            }
+            Ok(_) => Outcome::Ok,
+            Err(_) => Outcome::Error,
+        };
+        (response, outcome)
     }
+}
+
+/// The team-server caller the HTTP layer attached to this request, if any
+/// (never over stdio).
+fn caller_of(context: &rmcp::service::RequestContext<rmcp::RoleServer>) -> Option<Caller> {
+    context
+        .extensions
+        .get::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Caller>())
+        .cloned()
 }

@@ -1,0 +1,350 @@
+//! The team server's settings (`jira-mcp serve --http ADDR`): where it
+//! listens, the public URL it is reached at, the store, the encryption key,
+//! token lifetimes, the rate limit and the Host/Origin allow-lists.
+//!
+//! They are read only when `JIRA_MCP_HTTP_ADDR` (or `--http`) is set, and
+//! checked together at start so that a half-configured team server never
+//! starts.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use gouqi_oauth::secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::{Auth, ConfigError, Controls, Grant, Settings, error};
+
+/// The default `JIRA_MCP_RATE_LIMIT`: calls per minute per MCP client.
+pub const DEFAULT_RATE_LIMIT: u32 = 120;
+/// The default `JIRA_MCP_USER_CACHE_SIZE`: live per-user Jira connections.
+pub const DEFAULT_USER_CACHE_SIZE: usize = 1000;
+/// The default `JIRA_MCP_ACCESS_TOKEN_TTL_SECS` (an hour).
+const DEFAULT_ACCESS_TTL: u64 = 3600;
+/// The default `JIRA_MCP_REFRESH_TOKEN_TTL_SECS` (30 days).
+const DEFAULT_REFRESH_TTL: u64 = 30 * 86_400;
+/// The path Atlassian redirects to after a user's consent.
+pub const ATLASSIAN_CALLBACK_PATH: &str = "/oauth/atlassian/callback";
+/// How to make an encryption key, for messages.
+const MAKE_A_KEY: &str = "make one with `openssl rand -base64 32`";
+
+/// Everything the team server needs beyond the stdio configuration.
+#[derive(Clone)]
+pub struct TeamSettings {
+    /// `JIRA_MCP_HTTP_ADDR` / `--http`: where to listen.
+    pub addr: SocketAddr,
+    /// `JIRA_MCP_PUBLIC_URL`: the externally visible base URL, without a
+    /// trailing slash (default `http://ADDR` for a loopback address).
+    pub public_url: Url,
+    /// `JIRA_MCP_ENCRYPTION_KEY`: base64 of 32 bytes, seals Atlassian grants.
+    pub encryption_key: SecretString,
+    /// `JIRA_MCP_PREVIOUS_ENCRYPTION_KEYS`: older keys, still opened.
+    pub previous_keys: Vec<SecretString>,
+    /// `JIRA_MCP_DATABASE_URL` (may hold a password: never printed).
+    pub database_url: SecretString,
+    /// `JIRA_MCP_ACCESS_TOKEN_TTL_SECS`.
+    pub access_ttl: Duration,
+    /// `JIRA_MCP_REFRESH_TOKEN_TTL_SECS`.
+    pub refresh_ttl: Duration,
+    /// `JIRA_MCP_RATE_LIMIT`: calls per minute per MCP client.
+    pub rate_limit: u32,
+    /// `JIRA_MCP_ALLOWED_HOSTS`: accepted `Host` headers.
+    pub allowed_hosts: Vec<String>,
+    /// `JIRA_MCP_ALLOWED_ORIGINS`: accepted `Origin` headers (when present).
+    pub allowed_origins: Vec<String>,
+    /// `JIRA_MCP_USER_CACHE_SIZE`: how many users' Jira connections stay live.
+    pub user_cache_size: usize,
+}
+
+impl TeamSettings {
+    /// The public URL as text, without a trailing slash.
+    pub fn public(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// This server as a protected resource: `{public}/mcp`, the audience of
+    /// its access tokens.
+    pub fn resource(&self) -> String {
+        format!("{}/mcp", self.public())
+    }
+
+    /// Where Atlassian sends users back: `{public}/oauth/atlassian/callback`.
+    pub fn atlassian_callback(&self) -> String {
+        format!("{}{ATLASSIAN_CALLBACK_PATH}", self.public())
+    }
+}
+
+impl std::fmt::Debug for TeamSettings {
+    // Keys and the database URL (which may carry a password) stay out.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeamSettings")
+            .field("addr", &self.addr)
+            .field("public_url", &self.public_url.as_str())
+            .field("encryption_key", &"[redacted]")
+            .field("previous_keys", &self.previous_keys.len())
+            .field("database_url", &"[redacted]")
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("rate_limit", &self.rate_limit)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("user_cache_size", &self.user_cache_size)
+            .finish()
+    }
+}
+
+/// The team settings when `JIRA_MCP_HTTP_ADDR` is set, else `None`. In team
+/// mode the Atlassian redirect URI becomes `{public}/oauth/atlassian/callback`.
+pub(super) fn settings(
+    s: &Settings,
+    auth: Option<&mut Auth>,
+    controls: &Controls,
+) -> Result<Option<TeamSettings>, ConfigError> {
+    let Some((text, source)) = s.get("JIRA_MCP_HTTP_ADDR") else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = text.trim().parse().map_err(|_| {
+        error(
+            "JIRA_MCP_HTTP_ADDR",
+            Some(source),
+            format!(
+                "`{text}` is not an address to listen on; use IP:PORT, e.g. 127.0.0.1:8080 \
+                 (or 0.0.0.0:8080 behind a reverse proxy)"
+            ),
+        )
+    })?;
+    let public_url = public_url(s, addr)?;
+    let team = TeamSettings {
+        addr,
+        encryption_key: encryption_key(s)?,
+        previous_keys: previous_keys(s)?,
+        database_url: database_url(s)?,
+        access_ttl: seconds(s, "JIRA_MCP_ACCESS_TOKEN_TTL_SECS", DEFAULT_ACCESS_TTL)?,
+        refresh_ttl: seconds(s, "JIRA_MCP_REFRESH_TOKEN_TTL_SECS", DEFAULT_REFRESH_TTL)?,
+        rate_limit: count(s, "JIRA_MCP_RATE_LIMIT", DEFAULT_RATE_LIMIT as u64)? as u32,
+        allowed_hosts: s
+            .list("JIRA_MCP_ALLOWED_HOSTS")
+            .map(|(l, _)| l)
+            .unwrap_or_else(|| default_hosts(&public_url)),
+        allowed_origins: s
+            .list("JIRA_MCP_ALLOWED_ORIGINS")
+            .map(|(l, _)| l)
+            .unwrap_or_else(|| vec![origin(&public_url)]),
+        user_cache_size: count(
+            s,
+            "JIRA_MCP_USER_CACHE_SIZE",
+            DEFAULT_USER_CACHE_SIZE as u64,
+        )? as usize,
+        public_url,
+    };
+    if controls.permission_aware {
+        return Err(error(
+            "JIRA_MCP_PERMISSION_AWARE",
+            s.get("JIRA_MCP_PERMISSION_AWARE").map(|(_, src)| src),
+            "is not supported by the team server (JIRA_MCP_HTTP_ADDR): its tool list is shared \
+             by every user. Unset it; each user's Jira permissions still apply to every call",
+        ));
+    }
+    use_public_callback(s, auth, &team)?;
+    Ok(Some(team))
+}
+
+/// `JIRA_MCP_PUBLIC_URL`; may be left out only for a loopback address.
+fn public_url(s: &Settings, addr: SocketAddr) -> Result<Url, ConfigError> {
+    let url = s.url("JIRA_MCP_PUBLIC_URL", "https://jira-mcp.example.com")?;
+    let url = match url {
+        Some(url) => url,
+        None if addr.ip().is_loopback() => Url::parse(&format!("http://{addr}"))
+            .map_err(|e| error("JIRA_MCP_HTTP_ADDR", None, e.to_string()))?,
+        None => {
+            return Err(error(
+                "JIRA_MCP_PUBLIC_URL",
+                None,
+                format!(
+                    "required when listening on {addr}, which is not a loopback address: set it \
+                     to the https:// URL clients reach this server at (the reverse proxy's), \
+                     e.g. https://jira-mcp.example.com"
+                ),
+            ));
+        }
+    };
+    let source = s.get("JIRA_MCP_PUBLIC_URL").map(|(_, src)| src);
+    if url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
+        return Err(error(
+            "JIRA_MCP_PUBLIC_URL",
+            source,
+            "must be a base URL without path, query or fragment, e.g. https://jira-mcp.example.com",
+        ));
+    }
+    let loopback = url
+        .host_str()
+        .is_some_and(|h| matches!(h, "localhost" | "127.0.0.1" | "[::1]"));
+    if url.scheme() != "https" && !loopback {
+        return Err(error(
+            "JIRA_MCP_PUBLIC_URL",
+            source,
+            "must start with https:// (terminate TLS at a reverse proxy); http:// is accepted \
+             only for localhost",
+        ));
+    }
+    Ok(url)
+}
+
+/// The current encryption key: required, base64 of 32 bytes.
+fn encryption_key(s: &Settings) -> Result<SecretString, ConfigError> {
+    let Some((text, source)) = s.get("JIRA_MCP_ENCRYPTION_KEY") else {
+        return Err(error(
+            "JIRA_MCP_ENCRYPTION_KEY",
+            None,
+            format!(
+                "required by the team server: it encrypts every user's Atlassian grant at \
+                 rest. Set it to 32 random bytes in base64; {MAKE_A_KEY}"
+            ),
+        ));
+    };
+    check_key("JIRA_MCP_ENCRYPTION_KEY", text, source)?;
+    Ok(SecretString::from(text.trim().to_string()))
+}
+
+fn previous_keys(s: &Settings) -> Result<Vec<SecretString>, ConfigError> {
+    let Some((keys, source)) = s.list("JIRA_MCP_PREVIOUS_ENCRYPTION_KEYS") else {
+        return Ok(Vec::new());
+    };
+    keys.iter()
+        .map(|k| {
+            check_key("JIRA_MCP_PREVIOUS_ENCRYPTION_KEYS", k, source)
+                .map(|()| SecretString::from(k.clone()))
+        })
+        .collect()
+}
+
+/// A key is standard base64 of exactly 32 bytes. The message never echoes it.
+fn check_key(name: &str, text: &str, source: &super::Source) -> Result<(), ConfigError> {
+    match STANDARD.decode(text.trim()) {
+        Ok(bytes) if bytes.len() == 32 => Ok(()),
+        Ok(bytes) => Err(error(
+            name,
+            Some(source),
+            format!(
+                "is {} bytes long; a key is 32 random bytes in base64: {MAKE_A_KEY}",
+                bytes.len()
+            ),
+        )),
+        Err(_) => Err(error(
+            name,
+            Some(source),
+            format!("is not standard base64 (the value is not shown); {MAKE_A_KEY}"),
+        )),
+    }
+}
+
+/// `JIRA_MCP_DATABASE_URL`, default `sqlite://<data dir>/team.db`.
+fn database_url(s: &Settings) -> Result<SecretString, ConfigError> {
+    if let Some(url) = s.value("JIRA_MCP_DATABASE_URL") {
+        return Ok(SecretString::from(url.trim().to_string()));
+    }
+    let dir = directories::ProjectDirs::from("", "", "jira-mcp")
+        .map(|d| d.data_dir().to_path_buf())
+        .ok_or_else(|| {
+            error(
+                "JIRA_MCP_DATABASE_URL",
+                None,
+                "no data directory is known for this user: set it, e.g. sqlite:///var/lib/jira-mcp/team.db",
+            )
+        })?;
+    Ok(SecretString::from(format!(
+        "sqlite://{}",
+        dir.join("team.db").display()
+    )))
+}
+
+fn seconds(s: &Settings, name: &str, default: u64) -> Result<Duration, ConfigError> {
+    count(s, name, default).map(Duration::from_secs)
+}
+
+/// A whole number from 1 to a billion, or `default` when unset.
+fn count(s: &Settings, name: &str, default: u64) -> Result<u64, ConfigError> {
+    let Some((text, source)) = s.get(name) else {
+        return Ok(default);
+    };
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (1..=1_000_000_000).contains(n))
+        .ok_or_else(|| {
+            error(
+                name,
+                Some(source),
+                format!("`{text}` is not a whole number from 1 up; use e.g. {default}"),
+            )
+        })
+}
+
+/// The public URL's host (with its port when it has one).
+fn default_hosts(public: &Url) -> Vec<String> {
+    let host = public.host_str().unwrap_or_default().to_string();
+    match public.port() {
+        Some(port) => vec![format!("{host}:{port}")],
+        None => vec![host],
+    }
+}
+
+/// The public URL's origin, e.g. `https://jira-mcp.example.com:443`.
+fn origin(public: &Url) -> String {
+    public.origin().ascii_serialization()
+}
+
+/// Team mode signs users in with the authorization-code grant, and Atlassian
+/// redirects to this server's public callback.
+fn use_public_callback(
+    s: &Settings,
+    auth: Option<&mut Auth>,
+    team: &TeamSettings,
+) -> Result<(), ConfigError> {
+    let callback = team.atlassian_callback();
+    let Some(Auth::OAuth(oauth)) = auth else {
+        return Err(error(
+            "JIRA_AUTH_TYPE",
+            s.get("JIRA_AUTH_TYPE").map(|(_, src)| src),
+            "the team server (JIRA_MCP_HTTP_ADDR) signs each user in to Jira with OAuth 2.0: set \
+             JIRA_AUTH_TYPE=oauth with JIRA_OAUTH_CLIENT_ID and JIRA_OAUTH_CLIENT_SECRET of an \
+             Atlassian OAuth 2.0 (3LO) app",
+        ));
+    };
+    if oauth.grant != Grant::AuthorizationCode {
+        return Err(error(
+            "JIRA_OAUTH_GRANT",
+            s.get("JIRA_OAUTH_GRANT").map(|(_, src)| src),
+            "must be authorization_code for the team server: every user signs in as themselves, \
+             never as a shared service account",
+        ));
+    }
+    if oauth
+        .client_secret
+        .as_ref()
+        .is_none_or(|c| c.expose_secret().is_empty())
+    {
+        return Err(error(
+            "JIRA_OAUTH_CLIENT_SECRET",
+            None,
+            "required by the team server: set it to the secret of your Atlassian OAuth app",
+        ));
+    }
+    if let Some((given, source)) = s.get("JIRA_OAUTH_REDIRECT_URI")
+        && given.trim().trim_end_matches('/') != callback
+    {
+        return Err(error(
+            "JIRA_OAUTH_REDIRECT_URI",
+            Some(source),
+            format!(
+                "is `{given}`, but the team server receives Atlassian's redirect at {callback}: \
+                 unset it, or set it to exactly that (and register that callback URL in the \
+                 Atlassian app)"
+            ),
+        ));
+    }
+    oauth.redirect_uri =
+        Url::parse(&callback).map_err(|e| error("JIRA_MCP_PUBLIC_URL", None, e.to_string()))?;
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! The audit trail: one line per tool call at target `jira_mcp::audit`,
+//! with the user, the MCP client, the tool, the issue key when the
+//! arguments name one, the outcome and the duration. Never a token, never
+//! argument text (a tool name or issue key that is not well formed is not
+//! logged as given).
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::authz::tokens::Caller;
+use crate::catalog;
+
+/// The `tracing` target of audit lines.
+pub const TARGET: &str = "jira_mcp::audit";
+
+/// How a tool call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The tool answered.
+    Ok,
+    /// The tool (or Jira) answered with an error.
+    Error,
+    /// The server refused the call (scope, controls, login tool).
+    Refused,
+}
+
+impl Outcome {
+    /// `ok`, `error` or `refused`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+/// The issue key in a call's arguments, when there is a well-formed one.
+pub fn issue_key(arguments: Option<&Map<String, Value>>) -> Option<String> {
+    let key = arguments?.get("issue_key")?.as_str()?;
+    crate::input::issue_key(key).ok().map(str::to_string)
+}
+
+/// Writes the audit line of one tool call.
+pub fn record(
+    caller: &Caller,
+    tool: &str,
+    issue_key: Option<&str>,
+    outcome: Outcome,
+    took: Duration,
+) {
+    // A name the catalog does not know is client text: not logged as given.
+    let tool = catalog::find(tool).map_or("(unknown tool)", |t| t.name);
+    tracing::info!(
+        target: TARGET,
+        user = %caller.user,
+        client = %caller.client_id,
+        tool,
+        issue_key = issue_key.unwrap_or("-"),
+        outcome = outcome.as_str(),
+        duration_ms = took.as_millis() as u64,
+        "tool call"
+    );
+}

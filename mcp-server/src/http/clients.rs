@@ -1,0 +1,151 @@
+//! Each team-server user's Jira connection: a `TokenCache` over that user's
+//! grant in the team store, bound to their site, kept in a bounded LRU so
+//! that one user's concurrent calls share one cache (one refresh at a time)
+//! while users never wait on each other.
+
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use gouqi_oauth::Site;
+use lru::LruCache;
+use url::Url;
+
+use crate::auth::OAuthSetup;
+use crate::config::{Config, Deployment};
+use crate::jira::{JiraClient, ToolError, ToolErrorKind};
+use crate::server::UserConnections;
+use crate::store::crypto::Sealer;
+use crate::store::grant::UserGrantStore;
+use crate::store::{TeamStore, UserId, UserRecord};
+
+/// The live connections, by user.
+pub struct UserClients {
+    config: Config,
+    setup: OAuthSetup,
+    store: Arc<dyn TeamStore>,
+    sealer: Arc<Sealer>,
+    runtime: tokio::runtime::Handle,
+    live: Mutex<LruCache<UserId, Arc<JiraClient>>>,
+}
+
+impl UserClients {
+    /// Connections for `config` (OAuth), at most `capacity` live at once.
+    /// Must be called inside the Tokio runtime that serves the calls.
+    pub fn new(
+        config: &Config,
+        store: Arc<dyn TeamStore>,
+        sealer: Arc<Sealer>,
+        capacity: usize,
+    ) -> Result<UserClients, String> {
+        let setup = OAuthSetup::from_config(config)
+            .ok_or("the team server needs OAuth: set JIRA_AUTH_TYPE=oauth")?;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| "the team server must start inside the Tokio runtime".to_string())?;
+        Ok(UserClients {
+            config: config.clone(),
+            setup,
+            store,
+            sealer,
+            runtime,
+            live: Mutex::new(LruCache::new(
+                NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN),
+            )),
+        })
+    }
+
+    /// How many connections are live.
+    pub fn live(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Drops `user`'s connection (after their grant changed or was deleted).
+    pub fn forget(&self, user: &UserId) {
+        self.lock().pop(user);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<UserId, Arc<JiraClient>>> {
+        self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A new connection for `user`, reading only their user record.
+    async fn open(&self, user: &UserId) -> Result<Arc<JiraClient>, ToolError> {
+        let record = self
+            .store
+            .user(user)
+            .await
+            .map_err(|e| ToolError::new(e.to_string()))?
+            .ok_or_else(|| {
+                ToolError::of_kind(
+                    ToolErrorKind::Reauthorize,
+                    "this user is no longer known to the server: authorize the MCP client again",
+                )
+            })?;
+        let site = site_of(self.setup.deployment(), &record);
+        let grant = UserGrantStore::new(
+            self.store.clone(),
+            self.sealer.clone(),
+            user.clone(),
+            self.runtime.clone(),
+        );
+        let (config, setup) = (self.config.clone(), self.setup.clone());
+        // Opening preloads the grant: blocking store I/O, kept off the
+        // async workers (the grant view drives the store with block_on).
+        let opened = tokio::task::spawn_blocking(move || {
+            let cache = setup.user_cache(Arc::new(grant), site.clone())?;
+            JiraClient::for_user(&config, &setup, cache, &site)
+        })
+        .await
+        .map_err(|e| ToolError::new(format!("opening the Jira connection failed: {e}")))?;
+        opened.map(Arc::new)
+    }
+}
+
+#[async_trait::async_trait]
+impl UserConnections for UserClients {
+    async fn client(&self, user: &UserId) -> Result<Arc<JiraClient>, ToolError> {
+        if let Some(live) = self.lock().get(user) {
+            return Ok(live.clone());
+        }
+        let opened = self.open(user).await?;
+        let mut live = self.lock();
+        // Two first calls raced: keep the one already shared, so that the
+        // user keeps a single token cache.
+        if let Some(first) = live.get(user) {
+            return Ok(first.clone());
+        }
+        live.put(user.clone(), opened.clone());
+        Ok(opened)
+    }
+
+    async fn settle(&self, limit: Duration) {
+        let live: Vec<Arc<JiraClient>> = self.lock().iter().map(|(_, c)| c.clone()).collect();
+        let all = async {
+            for client in live {
+                if let Some(cache) = client.token_cache() {
+                    cache.settled().await;
+                }
+            }
+        };
+        if tokio::time::timeout(limit, all).await.is_err() {
+            tracing::warn!("token refreshes were still running at exit");
+        }
+    }
+}
+
+/// The site a user's grant is for: the cloud id on Cloud, the site URL on
+/// Data Center (as the store keeps it).
+fn site_of(deployment: Deployment, record: &UserRecord) -> Site {
+    match deployment {
+        Deployment::Cloud => Site {
+            cloud_id: Some(record.site.clone()),
+            url: None,
+            name: None,
+        },
+        Deployment::DataCenter => Site {
+            cloud_id: None,
+            url: Url::parse(&record.site).ok(),
+            name: None,
+        },
+    }
+}

@@ -1,0 +1,27 @@
+//! `/mcp`: rmcp's streamable HTTP service over the same tool layer as stdio.
+//! Stateless (no sessions), so any replica can serve any request; JSON
+//! answers for plain request/response calls.
+
+use std::sync::Arc;
+
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+use super::TeamState;
+use crate::server::JiraMcp;
+
+/// The service; the Caller comes from the request (see `guard`).
+pub fn service(team: &TeamState) -> StreamableHttpService<JiraMcp, NeverSessionManager> {
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_allowed_hosts(team.settings.allowed_hosts.clone())
+        .with_allowed_origins(team.settings.allowed_origins.clone());
+    config.cancellation_token = team.shutdown.child_token();
+    let server = team.server.clone();
+    StreamableHttpService::new(
+        move || Ok(JiraMcp::new(server.clone())),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    )
+}
