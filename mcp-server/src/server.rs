@@ -51,6 +51,10 @@ pub trait UserConnections: Send + Sync {
     async fn client(&self, user: &UserId) -> Result<Arc<JiraClient>, ToolError>;
     /// Waits (up to `limit`) for the token refreshes in flight to be saved.
     async fn settle(&self, limit: std::time::Duration);
+    /// The Atlassian account of `user`, when known without a request.
+    fn account(&self, _user: &UserId) -> Option<String> {
+        None
+    }
 }
 
 /// Shared state: the configuration, the Jira connection (opened on first
@@ -100,6 +104,11 @@ impl ServerState {
     /// connection from `connections`.
     pub fn team(config: Config, connections: Arc<dyn UserConnections>) -> Arc<ServerState> {
         Self::build(config, Some(connections))
+    }
+
+    /// The configuration this state serves.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     fn build(config: Config, team: Option<Arc<dyn UserConnections>>) -> Arc<ServerState> {
@@ -1130,8 +1139,14 @@ impl ServerHandler for JiraMcp {
                     .await
             }
         };
+        let account = self
+            .state
+            .team
+            .as_ref()
+            .and_then(|t| t.account(&caller.user));
         audit::record(
             &caller,
+            account.as_deref(),
             &tool,
             issue_key.as_deref(),
             outcome,

@@ -463,7 +463,12 @@ async fn protected_resource_metadata_names_this_resource_at_both_paths() {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let document: Value = response.json().await.unwrap();
         assert_eq!(document["resource"], format!("{}/mcp", team.base));
-        assert_eq!(document["authorization_servers"], json!([team.base]));
+        // The issuer exactly as the authorization server writes it (a root
+        // URL ends with `/`): clients compare the two strings.
+        assert_eq!(
+            document["authorization_servers"],
+            json!([format!("{}/", team.base)])
+        );
         assert_eq!(document["scopes_supported"], json!(READ_WRITE));
         assert_eq!(document["bearer_methods_supported"], json!(["header"]));
     }

@@ -9,6 +9,8 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 
 use super::{TeamState, guard, health, hosts, mcp, metadata};
+use crate::auth::OAuthSetup;
+use crate::authz::{self, AuthzState};
 
 /// The whole application; `authz` is the authorization server's router.
 pub fn app(team: Arc<TeamState>, authz: Router) -> Router {
@@ -33,9 +35,21 @@ pub fn app(team: Arc<TeamState>, authz: Router) -> Router {
 }
 
 /// The authorization server's routes (metadata, /register, /authorize,
-/// consent, the Atlassian callback, /token, /revoke).
-// merged with branch authz: replace the body with
-// `crate::authz::router(Arc::new(crate::authz::AuthzState { .. }))`.
-pub fn authz_router(_team: &Arc<TeamState>) -> Router {
-    Router::new()
+/// consent, the Atlassian callback, /token, /revoke), on the team state's
+/// store and sealer.
+pub fn authz_router(team: &Arc<TeamState>) -> Result<Router, String> {
+    let config = team.server.config().clone();
+    let atlassian = OAuthSetup::from_config(&config)
+        .ok_or("the team server needs OAuth settings (JIRA_AUTH_TYPE=oauth)")?;
+    let state = AuthzState {
+        store: team.store.clone(),
+        sealer: team.sealer.clone(),
+        public_url: team.settings.public_url.clone(),
+        resource: team.resource.clone(),
+        atlassian,
+        config: Arc::new(config),
+        access_ttl: team.settings.access_ttl,
+        refresh_ttl: team.settings.refresh_ttl,
+    };
+    Ok(authz::router(Arc::new(state)))
 }

@@ -1,5 +1,5 @@
 //! The audit trail: one line per tool call at target `jira_mcp::audit`,
-//! with the user, the MCP client, the tool, the issue key when the
+//! with the user (jira-mcp's id and, once known, the Atlassian account id), the MCP client, the tool, the issue key when the
 //! arguments name one, the outcome and the duration. Never a token, never
 //! argument text (a tool name or issue key that is not well formed is not
 //! logged as given).
@@ -45,6 +45,7 @@ pub fn issue_key(arguments: Option<&Map<String, Value>>) -> Option<String> {
 /// Writes the audit line of one tool call.
 pub fn record(
     caller: &Caller,
+    account: Option<&str>,
     tool: &str,
     issue_key: Option<&str>,
     outcome: Outcome,
@@ -55,6 +56,7 @@ pub fn record(
     tracing::info!(
         target: TARGET,
         user = %caller.user,
+        account = account.unwrap_or("-"),
         client = %caller.client_id,
         tool,
         issue_key = issue_key.unwrap_or("-"),

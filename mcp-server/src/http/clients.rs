@@ -26,7 +26,14 @@ pub struct UserClients {
     store: Arc<dyn TeamStore>,
     sealer: Arc<Sealer>,
     runtime: tokio::runtime::Handle,
-    live: Mutex<LruCache<UserId, Arc<JiraClient>>>,
+    live: Mutex<LruCache<UserId, Live>>,
+}
+
+/// A user's open connection, and their Atlassian account (for audit lines).
+#[derive(Clone)]
+struct Live {
+    client: Arc<JiraClient>,
+    account_id: String,
 }
 
 impl UserClients {
@@ -64,12 +71,17 @@ impl UserClients {
         self.lock().pop(user);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<UserId, Arc<JiraClient>>> {
+    /// The Atlassian account of `user`, when their connection is live.
+    pub fn account(&self, user: &UserId) -> Option<String> {
+        self.lock().peek(user).map(|live| live.account_id.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<UserId, Live>> {
         self.live.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A new connection for `user`, reading only their user record.
-    async fn open(&self, user: &UserId) -> Result<Arc<JiraClient>, ToolError> {
+    async fn open(&self, user: &UserId) -> Result<Live, ToolError> {
         let record = self
             .store
             .user(user)
@@ -97,7 +109,10 @@ impl UserClients {
         })
         .await
         .map_err(|e| ToolError::new(format!("opening the Jira connection failed: {e}")))?;
-        opened.map(Arc::new)
+        Ok(Live {
+            client: Arc::new(opened?),
+            account_id: record.account_id,
+        })
     }
 }
 
@@ -105,21 +120,27 @@ impl UserClients {
 impl UserConnections for UserClients {
     async fn client(&self, user: &UserId) -> Result<Arc<JiraClient>, ToolError> {
         if let Some(live) = self.lock().get(user) {
-            return Ok(live.clone());
+            return Ok(live.client.clone());
         }
         let opened = self.open(user).await?;
         let mut live = self.lock();
         // Two first calls raced: keep the one already shared, so that the
         // user keeps a single token cache.
         if let Some(first) = live.get(user) {
-            return Ok(first.clone());
+            return Ok(first.client.clone());
         }
-        live.put(user.clone(), opened.clone());
-        Ok(opened)
+        let client = opened.client.clone();
+        live.put(user.clone(), opened);
+        Ok(client)
+    }
+
+    fn account(&self, user: &UserId) -> Option<String> {
+        UserClients::account(self, user)
     }
 
     async fn settle(&self, limit: Duration) {
-        let live: Vec<Arc<JiraClient>> = self.lock().iter().map(|(_, c)| c.clone()).collect();
+        let live: Vec<Arc<JiraClient>> =
+            self.lock().iter().map(|(_, l)| l.client.clone()).collect();
         let all = async {
             for client in live {
                 if let Some(cache) = client.token_cache() {

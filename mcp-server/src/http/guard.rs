@@ -80,7 +80,15 @@ async fn check_write_scope(
     })?;
     if let Some((tool, issue_key)) = write_tool_called(&bytes) {
         let key = issue_key.as_deref();
-        audit::record(caller, tool, key, Outcome::Refused, Duration::ZERO);
+        let account = team.clients.account(&caller.user);
+        audit::record(
+            caller,
+            account.as_deref(),
+            tool,
+            key,
+            Outcome::Refused,
+            Duration::ZERO,
+        );
         return Err(insufficient_scope(
             team,
             &format!("`{tool}` changes Jira and needs the jira:write scope"),

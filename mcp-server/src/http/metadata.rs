@@ -14,7 +14,8 @@ use crate::authz::SCOPES;
 pub async fn protected_resource(State(team): State<Arc<TeamState>>) -> Json<Value> {
     Json(json!({
         "resource": team.resource,
-        "authorization_servers": [team.settings.public()],
+        // Exactly the authorization server's issuer string (clients compare it).
+        "authorization_servers": [team.settings.public_url.as_str()],
         "scopes_supported": SCOPES,
         "bearer_methods_supported": ["header"],
         "resource_name": "jira-mcp",

@@ -115,7 +115,7 @@ pub async fn serve(config: Config) -> crate::cli::Outcome {
         .await
         .map_err(|e| format!("cannot open the team store: {e}"))?;
     let team = TeamState::new(config, store, Arc::new(sealer))?;
-    let router = app(team.clone(), app::authz_router(&team));
+    let router = app(team.clone(), app::authz_router(&team)?);
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .map_err(|e| {
