@@ -15,4 +15,5 @@ pub mod jql;
 pub mod permissions;
 pub mod server;
 pub mod store;
+pub mod team_admin;
 pub mod text;

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use jira_mcp::cli;
 use jira_mcp::config::{Config, Flags};
+use jira_mcp::{cli, team_admin};
 
 /// A Jira MCP server with OAuth 2.0 that never goes stale.
 ///
@@ -78,6 +78,28 @@ enum Command {
     Auth {
         #[command(subcommand)]
         command: AuthCommand,
+    },
+    /// Team server administration: list users, revoke their tokens, delete them.
+    Team {
+        #[command(subcommand)]
+        command: TeamCommand,
+    },
+}
+
+/// The team server's admin commands (same settings as `serve --http`).
+#[derive(Subcommand, Debug)]
+enum TeamCommand {
+    /// List the users who signed in (jira-mcp id, Atlassian account, site).
+    Users,
+    /// Revoke every MCP token of one user (by jira-mcp id or Atlassian account id).
+    Revoke {
+        /// jira-mcp's user id or the Atlassian account id.
+        user: String,
+    },
+    /// Delete a user with their Atlassian grant and MCP tokens.
+    Delete {
+        /// jira-mcp's user id or the Atlassian account id.
+        user: String,
     },
 }
 
@@ -169,6 +191,11 @@ fn main() -> ExitCode {
                 AuthCommand::Status { json } => cli::status(&config, json).await,
                 AuthCommand::Refresh => cli::refresh(&config).await,
                 AuthCommand::Logout => cli::logout(&config),
+            },
+            Some(Command::Team { command }) => match command {
+                TeamCommand::Users => team_admin::users(&config).await,
+                TeamCommand::Revoke { user } => team_admin::revoke(&config, &user).await,
+                TeamCommand::Delete { user } => team_admin::delete(&config, &user).await,
             },
         }
     });

@@ -286,6 +286,9 @@ impl TeamStore for Flaky {
     async fn user(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
         self.inner.user(id).await
     }
+    async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+        self.inner.users().await
+    }
     async fn delete_user(&self, id: &UserId) -> StoreResult<bool> {
         self.inner.delete_user(id).await
     }

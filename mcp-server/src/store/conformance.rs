@@ -177,8 +177,31 @@ pub async fn delete_user_cascades_to_that_user_only(store: Arc<dyn TeamStore>) {
             .unwrap();
     }
 
+    let mut listed: Vec<UserId> = store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    listed.sort();
+    let mut both = [ann.clone(), bob.clone()];
+    both.sort();
+    assert_eq!(listed, both, "users() lists both");
     assert!(store.delete_user(&ann).await.unwrap());
     assert!(!store.delete_user(&ann).await.unwrap());
+    let listed: Vec<UserId> = store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(
+        listed,
+        std::slice::from_ref(&bob),
+        "a deleted user is no longer listed"
+    );
     assert_eq!(store.user(&ann).await.unwrap(), None);
     assert_eq!(store.load_grant(&ann).await.unwrap(), None);
     assert_eq!(store.take_code(&hash("code-ann")).await.unwrap(), None);

@@ -268,6 +268,9 @@ pub trait TeamStore: Send + Sync + fmt::Debug + 'static {
     /// The user, if they exist.
     async fn user(&self, id: &UserId) -> StoreResult<Option<UserRecord>>;
 
+    /// Every user, oldest first (for the admin commands).
+    async fn users(&self) -> StoreResult<Vec<UserRecord>>;
+
     /// Deletes the user with their grant, codes and tokens. False when no
     /// such user existed.
     async fn delete_user(&self, id: &UserId) -> StoreResult<bool>;

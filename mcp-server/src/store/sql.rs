@@ -142,6 +142,17 @@ macro_rules! shared_sql_impl {
             row.as_ref().map(user_from_row).transpose()
         }
 
+        async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+            let rows = sqlx::query(
+                "SELECT id, account_id, site, display_name, created_at FROM users \
+                 ORDER BY created_at, id",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| sql::db_error(BACKEND, e))?;
+            rows.iter().map(user_from_row).collect()
+        }
+
         async fn delete_user(&self, id: &UserId) -> StoreResult<bool> {
             // The grant, codes and tokens go with it (ON DELETE CASCADE).
             let done = sqlx::query("DELETE FROM users WHERE id = $1")

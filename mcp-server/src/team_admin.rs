@@ -1,0 +1,94 @@
+//! `jira-mcp team …`: the team server's admin commands, run beside the
+//! server with the same settings. They act on the store only, so they work
+//! while the server runs (and on any replica's database).
+
+use std::process::ExitCode;
+
+use gouqi_oauth::secrecy::ExposeSecret;
+
+use crate::authz;
+use crate::cli::Outcome;
+use crate::config::Config;
+use crate::store::{self, TeamStore, UserRecord};
+
+/// `jira-mcp team users`: every user who signed in, one per line.
+pub async fn users(config: &Config) -> Outcome {
+    let store = open(config).await?;
+    let users = store.users().await.map_err(|e| e.to_string())?;
+    if users.is_empty() {
+        eprintln!("No user has signed in through {} yet.", store.describe());
+    }
+    println!(
+        "{:<34} {:<40} {:<38} name",
+        "user", "atlassian account", "site"
+    );
+    for user in users {
+        println!(
+            "{:<34} {:<40} {:<38} {}",
+            user.id,
+            user.account_id,
+            user.site,
+            user.display_name.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `jira-mcp team revoke USER`: revokes every MCP token of one user (their
+/// assistants must authorize again); other users are untouched.
+pub async fn revoke(config: &Config, who: &str) -> Outcome {
+    let store = open(config).await?;
+    let user = find(store.as_ref(), who).await?;
+    let revoked = authz::revoke_user(store.as_ref(), &user.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "Revoked {revoked} MCP token(s) of {} ({}); their Atlassian grant is kept.",
+        user.id, user.account_id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `jira-mcp team delete USER`: deletes a user with their Atlassian grant,
+/// codes and tokens.
+pub async fn delete(config: &Config, who: &str) -> Outcome {
+    let store = open(config).await?;
+    let user = find(store.as_ref(), who).await?;
+    authz::delete_user(store.as_ref(), &user.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "Deleted {} ({}) with their Atlassian grant and MCP tokens.",
+        user.id, user.account_id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn open(config: &Config) -> Result<std::sync::Arc<dyn TeamStore>, String> {
+    let team = config.team.as_ref().ok_or(
+        "`team` commands need the team server's settings, as for `serve --http`: \
+         JIRA_MCP_HTTP_ADDR, JIRA_MCP_DATABASE_URL, JIRA_MCP_ENCRYPTION_KEY…",
+    )?;
+    store::open(team.database_url.expose_secret())
+        .await
+        .map_err(|e| format!("cannot open the team store: {e}"))
+}
+
+/// The user named by jira-mcp's id or by an Atlassian account id.
+async fn find(store: &dyn TeamStore, who: &str) -> Result<UserRecord, String> {
+    let users = store.users().await.map_err(|e| e.to_string())?;
+    let mut matching = users
+        .into_iter()
+        .filter(|u| u.id.0 == who || u.account_id == who);
+    match (matching.next(), matching.next()) {
+        (Some(user), None) => Ok(user),
+        (Some(_), Some(_)) => Err(format!(
+            "`{who}` is the account of several users (one per site): give jira-mcp's user id \
+             instead (`jira-mcp team users` lists them)"
+        )),
+        (None, _) => Err(format!(
+            "no user `{who}`: give jira-mcp's user id or the Atlassian account id \
+             (`jira-mcp team users` lists them)"
+        )),
+    }
+}
