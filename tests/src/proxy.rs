@@ -224,3 +224,106 @@ fn answer(status: StatusCode, text: String) -> Response<Body> {
     *response.status_mut() = status;
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::any;
+    use wiremock::{Mock, MockServer, Request as Seen, ResponseTemplate};
+
+    /// An upstream that answers its name, the Host it saw and the body.
+    async fn upstream(name: &'static str) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(move |request: &Seen| {
+                let host = request
+                    .headers
+                    .get("host")
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let body = String::from_utf8_lossy(&request.body).into_owned();
+                ResponseTemplate::new(200).set_body_string(format!("{name} {host} {body}"))
+            })
+            .mount(&server)
+            .await;
+        server
+    }
+
+    fn dead_upstream() -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        format!("http://127.0.0.1:{port}")
+    }
+
+    async fn post(proxy: &Proxy, body: &str) -> (u16, String) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/mcp?x=1", proxy.url()))
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the proxy answers");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn requests_alternate_keep_their_host_and_body_and_skip_a_dead_upstream() {
+        let (a, b) = (upstream("a").await, upstream("b").await);
+        let proxy = Proxy::start(Proxy::bind(), vec![a.uri(), b.uri(), dead_upstream()]);
+        let host = proxy.url().trim_start_matches("http://").to_string();
+        let mut seen = Vec::new();
+        for i in 0..6 {
+            let (status, text) = post(&proxy, &format!("call{i}")).await;
+            assert_eq!(status, 200, "{text}");
+            assert!(text.ends_with(&format!(" {host} call{i}")), "{text}");
+            seen.push(text.split(' ').next().unwrap_or_default().to_string());
+        }
+        // The dead one's turns go on to the next upstream in order: a.
+        assert_eq!(seen, ["a", "b", "a", "a", "b", "a"]);
+        assert_eq!(proxy.served(), vec![4, 2, 0]);
+        assert_eq!(proxy.retries(), 2);
+        assert_eq!(proxy.failed(), 0);
+    }
+
+    /// An upstream that reads each request and hangs up without answering,
+    /// as a replica killed mid-request.
+    async fn hanging_up_upstream() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("an address");
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buffer = [0u8; 4096];
+                let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut buffer).await;
+                drop(stream);
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn an_upstream_that_hangs_up_mid_request_is_retried_on_the_next() {
+        let a = upstream("a").await;
+        let proxy = Proxy::start(Proxy::bind(), vec![hanging_up_upstream().await, a.uri()]);
+        for i in 0..4 {
+            let (status, text) = post(&proxy, &format!("call{i}")).await;
+            assert_eq!(status, 200, "{text}");
+            assert!(text.starts_with("a ") && text.ends_with(&format!("call{i}")));
+        }
+        assert_eq!(proxy.served(), vec![0, 4]);
+        assert_eq!(proxy.retries(), 2);
+    }
+
+    #[tokio::test]
+    async fn no_live_upstream_gets_502() {
+        let proxy = Proxy::start(Proxy::bind(), vec![dead_upstream(), dead_upstream()]);
+        let (status, text) = post(&proxy, "x").await;
+        assert_eq!(status, 502, "{text}");
+        assert!(text.contains("no upstream answered"), "{text}");
+        assert_eq!(proxy.failed(), 1);
+    }
+}

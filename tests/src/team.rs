@@ -198,6 +198,37 @@ impl TeamServer {
         server
     }
 
+    /// Runs `serve --http` with `options` when it is expected to stop by
+    /// itself (a setting or the database refused): its exit status (None if
+    /// it still ran after `within`, then killed) and everything it printed.
+    pub async fn run_to_exit(
+        sim: &Simulator,
+        options: TeamOptions,
+        within: Duration,
+    ) -> (Option<std::process::ExitStatus>, String) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let port = options.port.unwrap_or_else(free_port);
+        let public_url = format!("http://127.0.0.1:{port}");
+        let env = Self::env(sim, &options, &public_url, dir.path());
+        let addr = format!("127.0.0.1:{port}");
+        let output = binary::command(&env, &["serve", "--http", &addr])
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        match tokio::time::timeout(within, output).await {
+            Ok(Ok(output)) => (
+                Some(output.status),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stderr),
+                    String::from_utf8_lossy(&output.stdout)
+                ),
+            ),
+            Ok(Err(e)) => panic!("spawn jira-mcp serve --http: {e}"),
+            Err(_) => (None, String::from("(still running: killed)")),
+        }
+    }
+
     /// The environment for the server: the simulator's, plus the team
     /// server's settings.
     fn env(

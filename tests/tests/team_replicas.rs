@@ -518,3 +518,58 @@ async fn codes_and_tokens_issued_by_one_replica_work_on_the_other() {
         "a rotated-away refresh token is refused on the other replica: {body}"
     );
 }
+
+#[tokio::test]
+async fn sslmode_require_against_a_server_without_tls_fails_naming_tls() {
+    let Some(database) = fresh_database().await else {
+        return;
+    };
+    // The throwaway cluster has no TLS: a URL that requires it must be
+    // refused at startup with a message about TLS, not a panic, and not
+    // "built without TLS support" (jira-mcp speaks TLS to Postgres).
+    let separator = if database.contains('?') { '&' } else { '?' };
+    let url = format!("{database}{separator}sslmode=require");
+    let sim = Simulator::start(Options::default()).await;
+    let (status, output) = TeamServer::run_to_exit(
+        &sim,
+        TeamOptions {
+            database_url: Some(url),
+            ..TeamOptions::default()
+        },
+        Duration::from_secs(30),
+    )
+    .await;
+    let status = status.unwrap_or_else(|| panic!("still running after 30 s:\n{output}"));
+    assert!(!status.success(), "it started without TLS:\n{output}");
+    assert!(
+        output.contains("TLS"),
+        "the error does not name TLS:\n{output}"
+    );
+    assert!(
+        !output.contains("built without TLS support"),
+        "jira-mcp was built without TLS for Postgres:\n{output}"
+    );
+    assert!(!output.contains("panicked"), "{output}");
+}
+
+#[tokio::test]
+async fn the_dump_check_finds_a_token_stored_in_clear_in_text_or_bytea() {
+    let Some(database) = fresh_database().await else {
+        return;
+    };
+    // The check of the encryption test, on a database that does hold
+    // tokens in clear: it must see them, in a text and in a bytea column.
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&database)
+        .await
+        .expect("connect");
+    for sql in [
+        "CREATE TABLE leak (t TEXT, b BYTEA)",
+        "INSERT INTO leak VALUES ('sim-rt-1-in-text', convert_to('sim-at-2-in-bytea', 'UTF8'))",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.expect(sql);
+    }
+    let dump = pg_dump(&database);
+    assert!(occurs(&dump, "sim-rt-"), "{dump}");
+    assert!(occurs(&dump, "sim-at-2-in-bytea"), "{dump}");
+    assert!(!occurs(&dump, "sim-code-"), "{dump}");
+}
