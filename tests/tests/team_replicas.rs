@@ -23,6 +23,13 @@ use e2e_tests::team::{
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 
+/// How long after a refresh the next forced expiry waits. gouqi-oauth takes
+/// a 401 on an access token it minted because of a 401 less than 30 s ago
+/// (`token::FRESH_FOR`) for a scope or site problem, not an expiry, and does
+/// not burn another rotation on it; Atlassian's tokens live an hour, so
+/// only a test that expires them by force can get there.
+const BETWEEN_EXPIRIES: Duration = Duration::from_secs(31);
+
 /// Two replicas on one database behind the proxy, which is their public URL.
 struct Replicas {
     sim: Simulator,
@@ -49,6 +56,8 @@ impl Replicas {
             database_url: Some(database.clone()),
             public_url: Some(proxy_url.clone()),
             port: Some(port),
+            // The load is the test's, not an abuse to throttle.
+            rate_limit: Some(1_000_000),
             ..TeamOptions::default()
         };
         let (a, b) = tokio::join!(
@@ -150,6 +159,9 @@ async fn twenty_users_on_two_replicas_refresh_once_per_expiry_across_three_expir
     let sim = &replicas.sim;
     let mut failures = Vec::new();
     for round in 0..=3 {
+        if round > 1 {
+            tokio::time::sleep(BETWEEN_EXPIRIES).await;
+        }
         if round > 0 {
             assert!(sim.expire_all_access_tokens() > 0, "nothing to expire");
         }
@@ -216,6 +228,8 @@ fn background_load(users: &[User], per_user: usize, stop: Arc<AtomicBool>) -> Lo
                         failures.lock().push(failure);
                     }
                     calls.fetch_add(1, Ordering::Relaxed);
+                    // A steady load, not a CPU-bound spin, on two cores.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             }));
         }
@@ -256,10 +270,11 @@ async fn a_replica_killed_mid_load_and_mid_refresh_logs_nobody_out() {
     let served_before = replicas.proxy.served();
     replicas.servers[1].kill().await;
     let calls_at_kill = calls.load(Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    // Another expiry with one replica left.
+    // Load on the survivor, then another expiry with it alone: every user's
+    // stored grant must still refresh after the kill.
+    tokio::time::sleep(BETWEEN_EXPIRIES).await;
     replicas.sim.expire_all_access_tokens();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
         task.await.expect("a load task panicked");
@@ -290,8 +305,7 @@ async fn a_replica_killed_mid_load_and_mid_refresh_logs_nobody_out() {
     assert_eq!(replicas.proxy.failed(), 0, "the proxy answered 502");
 
     // Nobody was logged out: every user still works, through the survivor,
-    // after yet another expiry, and Atlassian never refused a refresh.
-    replicas.sim.expire_all_access_tokens();
+    // and Atlassian never refused a refresh.
     let after = wave(&users, 2).await;
     assert!(
         after.is_empty(),
@@ -307,13 +321,23 @@ async fn a_replica_killed_mid_load_and_mid_refresh_logs_nobody_out() {
             replicas.logs()
         );
         assert!(
-            replicas.sim.refreshes_of(&user.name) >= 3,
-            "{}: {} refreshes across three expiries",
+            replicas.sim.refreshes_of(&user.name) >= 2,
+            "{}: {} refreshes across two expiries",
             user.name,
             replicas.sim.refreshes_of(&user.name)
         );
     }
     assert_eq!(replicas.sim.counters().revocations, 0);
+    let counts: Vec<usize> = users
+        .iter()
+        .map(|u| replicas.sim.refreshes_of(&u.name))
+        .collect();
+    eprintln!(
+        "Atlassian refreshes per user across the two expiries: min {}, max {} (more than 2: \
+         a refresh redone after the kill)",
+        counts.iter().min().unwrap_or(&0),
+        counts.iter().max().unwrap_or(&0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -360,14 +384,14 @@ async fn two_replicas_starting_at_once_on_an_empty_database_migrate_once_and_com
         b.log()
     );
     assert_eq!(applied, rows, "every migration succeeded");
-    // Both work, on the one schema.
-    let tokens = a.authorize("ann", SCOPES).await;
-    let on_b = b.session(&tokens).await;
-    assert!(
-        call(&on_b, "ann", &SimUser::named("ann").account_id)
-            .await
-            .is_none()
-    );
+    // Both work, on the one schema (each is its own public URL here, so
+    // each issues tokens for itself).
+    for (user, server) in [("ann", &a), ("bob", &b)] {
+        let tokens = server.authorize(user, SCOPES).await;
+        let session = server.session(&tokens).await;
+        let id = SimUser::named(user).account_id;
+        assert_eq!(call(&session, user, &id).await, None, "{}", server.log());
+    }
 }
 
 /// `text` in the forms a dump may show it: as is, and as the hex of a
@@ -468,12 +492,6 @@ async fn codes_and_tokens_issued_by_one_replica_work_on_the_other() {
         .exchange(&code)
         .await
         .expect("the code exchanged on B");
-    // Not twice, on the other replica either.
-    dance.token_endpoint = on(a, &token_endpoint);
-    assert!(
-        dance.exchange(&code).await.is_err(),
-        "a code is single-use across replicas"
-    );
 
     // The access token works on both replicas.
     let carol = SimUser::named("carol").account_id;
@@ -516,6 +534,14 @@ async fn codes_and_tokens_issued_by_one_replica_work_on_the_other() {
         (status, body["error"].as_str()),
         (400, Some("invalid_grant")),
         "a rotated-away refresh token is refused on the other replica: {body}"
+    );
+    // The code, issued on A and exchanged on B, is not taken twice, on A
+    // either (last: a replayed code revokes what it gave).
+    dance.token_endpoint = on(a, &token_endpoint);
+    let replay = dance.exchange(&code).await;
+    assert!(
+        replay.is_err(),
+        "a code is single-use across replicas: {replay:?}"
     );
 }
 
