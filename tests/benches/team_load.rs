@@ -336,6 +336,8 @@ impl Load {
         let base = TeamOptions {
             log: Some("warn".into()),
             env: vec![("JIRA_OAUTH_API_URL".into(), stub.clone())],
+            // Throughput, not throttling, is measured.
+            rate_limit: Some(1_000_000),
             ..TeamOptions::default()
         };
         let (label, servers, proxy) = match deployment {
@@ -522,7 +524,7 @@ fn report(load: &Load, sqlite: &Outcome, postgres: Option<&Outcome>) {
     );
     for outcome in std::iter::once(sqlite).chain(postgres) {
         println!(
-            "{}: Atlassian refreshes per user during the run: min {}, max {} ({} expir{});              invalid_grant: {}{}",
+            "{}: Atlassian refreshes per user during the run: min {}, max {} ({} expir{}); invalid_grant: {}{}",
             outcome.label,
             outcome.refreshes.0,
             outcome.refreshes.1,
