@@ -54,12 +54,21 @@ pub struct TeamOptions {
     pub log: Option<String>,
     /// More environment variables, set last (they override the above).
     pub env: Vec<(String, String)>,
+    /// `JIRA_MCP_PUBLIC_URL` when the server is reached through something
+    /// else (a proxy in front of several replicas); default: the server's
+    /// own address. The harness's requests go to the public URL; the
+    /// accepted hosts are then the public one and the server's own.
+    pub public_url: Option<String>,
+    /// The loopback port to listen on (default: a free one).
+    pub port: Option<u16>,
 }
 
 /// A running `jira-mcp serve --http`. Killed when dropped.
 pub struct TeamServer {
     child: tokio::process::Child,
     public_url: String,
+    /// The server's own address (the public URL unless a proxy is in front).
+    direct_url: String,
     sim_uri: String,
     log: Arc<Mutex<String>>,
     http: reqwest::Client,
@@ -123,9 +132,28 @@ impl TeamServer {
     /// until it says where it listens and `/healthz` answers 200.
     pub async fn start(sim: &Simulator, options: TeamOptions) -> TeamServer {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let port = free_port();
-        let public_url = format!("http://127.0.0.1:{port}");
-        let env = Self::env(sim, &options, &public_url, dir.path());
+        let port = options.port.unwrap_or_else(free_port);
+        let direct_url = format!("http://127.0.0.1:{port}");
+        let public_url = options
+            .public_url
+            .clone()
+            .unwrap_or_else(|| direct_url.clone());
+        let mut env = Self::env(sim, &options, &public_url, dir.path());
+        if public_url != direct_url {
+            let public_host = Url::parse(&public_url)
+                .ok()
+                .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+                .unwrap_or_default();
+            // Before the caller's own variables, which may override it.
+            let at = env.len() - options.env.len();
+            env.insert(
+                at,
+                (
+                    "JIRA_MCP_ALLOWED_HOSTS".into(),
+                    format!("{public_host},127.0.0.1:{port}"),
+                ),
+            );
+        }
         let addr = format!("127.0.0.1:{port}");
         let mut child = binary::command(&env, &["serve", "--http", &addr])
             .stdin(Stdio::null())
@@ -140,6 +168,7 @@ impl TeamServer {
         let server = TeamServer {
             child,
             public_url,
+            direct_url,
             sim_uri: sim.uri(),
             log,
             http: http_client(),
@@ -167,6 +196,37 @@ impl TeamServer {
         }
         server.wait_healthy().await;
         server
+    }
+
+    /// Runs `serve --http` with `options` when it is expected to stop by
+    /// itself (a setting or the database refused): its exit status (None if
+    /// it still ran after `within`, then killed) and everything it printed.
+    pub async fn run_to_exit(
+        sim: &Simulator,
+        options: TeamOptions,
+        within: Duration,
+    ) -> (Option<std::process::ExitStatus>, String) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let port = options.port.unwrap_or_else(free_port);
+        let public_url = format!("http://127.0.0.1:{port}");
+        let env = Self::env(sim, &options, &public_url, dir.path());
+        let addr = format!("127.0.0.1:{port}");
+        let output = binary::command(&env, &["serve", "--http", &addr])
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        match tokio::time::timeout(within, output).await {
+            Ok(Ok(output)) => (
+                Some(output.status),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stderr),
+                    String::from_utf8_lossy(&output.stdout)
+                ),
+            ),
+            Ok(Err(e)) => panic!("spawn jira-mcp serve --http: {e}"),
+            Err(_) => (None, String::from("(still running: killed)")),
+        }
     }
 
     /// The environment for the server: the simulator's, plus the team
@@ -208,7 +268,7 @@ impl TeamServer {
 
     async fn wait_healthy(&self) {
         for _ in 0..100 {
-            if let Ok(r) = self.http.get(self.url("/healthz")).send().await
+            if let Ok(r) = self.http.get(self.direct("/healthz")).send().await
                 && r.status().is_success()
             {
                 return;
@@ -236,7 +296,34 @@ impl TeamServer {
         &self.public_url
     }
 
-    /// An absolute URL on the server.
+    /// The server's own address, e.g. `http://127.0.0.1:40123` (the public
+    /// URL unless [`TeamOptions::public_url`] put something in front).
+    pub fn direct_url(&self) -> &str {
+        &self.direct_url
+    }
+
+    /// An absolute URL on the server's own address.
+    pub fn direct(&self, path: &str) -> String {
+        format!("{}{path}", self.direct_url)
+    }
+
+    /// `GET /readyz` on the server's own address: the status (0 when it
+    /// could not be reached).
+    pub async fn readyz(&self) -> u16 {
+        match self.http.get(self.direct("/readyz")).send().await {
+            Ok(response) => response.status().as_u16(),
+            Err(_) => 0,
+        }
+    }
+
+    /// Kills the server with SIGKILL (tokio's `start_kill` on Unix), as a
+    /// machine going away, and reaps it.
+    pub async fn kill(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
+    /// An absolute URL on the server (at its public URL).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
