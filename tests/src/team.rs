@@ -72,6 +72,8 @@ pub struct TeamServer {
     sim_uri: String,
     log: Arc<Mutex<String>>,
     http: reqwest::Client,
+    /// The server's environment, for admin commands run beside it.
+    env: Vec<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -155,6 +157,7 @@ impl TeamServer {
             );
         }
         let addr = format!("127.0.0.1:{port}");
+        env.push(("JIRA_MCP_HTTP_ADDR".into(), addr.clone()));
         let mut child = binary::command(&env, &["serve", "--http", &addr])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -169,6 +172,7 @@ impl TeamServer {
             child,
             public_url,
             direct_url,
+            env,
             sim_uri: sim.uri(),
             log,
             http: http_client(),
@@ -279,6 +283,16 @@ impl TeamServer {
             "/healthz did not answer 200 within 10 s. The server's output:\n{}",
             self.log()
         );
+    }
+
+    /// Runs `jira-mcp ARGS` (e.g. `team users`) with the server's settings,
+    /// as an admin would beside it.
+    pub async fn admin(&self, args: &[&str]) -> std::process::Output {
+        binary::command(&self.env, args)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("run jira-mcp")
     }
 
     /// Everything the server printed so far (stderr and stdout).

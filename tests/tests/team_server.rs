@@ -650,3 +650,64 @@ async fn tool_calls_are_audited_and_no_token_reaches_the_log() {
         assert!(!log.contains(marker), "{marker}… is in the log:\n{log}");
     }
 }
+
+/// `jira-mcp team revoke` ends one user's MCP tokens and nobody else's;
+/// `jira-mcp team delete` removes the user with their Atlassian grant, so
+/// even a new authorization starts from Atlassian's consent again.
+#[tokio::test]
+async fn the_admin_commands_revoke_and_delete_one_user_only() {
+    let sim = Simulator::start(Options::default()).await;
+    let server = start(&sim).await;
+    let (alice_tokens, bob_tokens) = (
+        server.authorize("alice", SCOPES).await,
+        server.authorize("bob", SCOPES).await,
+    );
+    let (alice, bob) = (
+        server.session(&alice_tokens).await,
+        server.session(&bob_tokens).await,
+    );
+    let alice_account = account_id(&alice).await;
+    let bob_account = account_id(&bob).await;
+
+    let listed = server.admin(&["team", "users"]).await;
+    assert!(listed.status.success(), "{listed:?}");
+    let table = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        table.contains(&alice_account) && table.contains(&bob_account),
+        "{table}"
+    );
+
+    let revoked = server.admin(&["team", "revoke", &alice_account]).await;
+    assert!(revoked.status.success(), "{revoked:?}");
+    assert_unauthorized(
+        alice.call_tool("get_current_user", json!({})).await,
+        "alice after `team revoke`",
+    );
+    let refreshed = server.refresh(&alice_tokens).await;
+    assert!(
+        matches!(&refreshed, Err((400, body)) if body["error"] == "invalid_grant"),
+        "alice's refresh token is revoked too: {refreshed:?}"
+    );
+    assert_eq!(account_id(&bob).await, bob_account, "bob is untouched");
+
+    let deleted = server.admin(&["team", "delete", &bob_account]).await;
+    assert!(deleted.status.success(), "{deleted:?}");
+    assert_unauthorized(
+        bob.call_tool("get_current_user", json!({})).await,
+        "bob after `team delete`",
+    );
+    let listed = server.admin(&["team", "users"]).await;
+    let table = String::from_utf8_lossy(&listed.stdout);
+    assert!(!table.contains(&bob_account), "bob is gone: {table}");
+    assert!(
+        table.contains(&alice_account),
+        "alice stays listed: {table}"
+    );
+
+    let unknown = server.admin(&["team", "delete", "nobody"]).await;
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("team users"),
+        "an unknown user is named with the command that lists them: {unknown:?}"
+    );
+}
