@@ -13,8 +13,7 @@ mod store_support;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use gouqi_oauth::TokenStore;
 use jira_mcp::store::postgres::PostgresStore;
@@ -22,77 +21,7 @@ use jira_mcp::store::{self, StoreError, TeamStore, UserId};
 use sqlx::{Connection, PgConnection, Row};
 use store_support::*;
 
-const URL_VAR: &str = "JIRA_MCP_TEST_POSTGRES_URL";
-
-/// The server's URL, or `None` (outside CI) when none is configured.
-fn server_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() => panic!(
-            "CI is set but {URL_VAR} is not: the Postgres tests need a server. Start one with \
-             `eval \"$(.ci/postgres start)\"`"
-        ),
-        _ => {
-            eprintln!(
-                "not run: {URL_VAR} is not set. Start a throwaway Postgres with \
-                 `eval \"$(.ci/postgres start)\"` to run the Postgres tests"
-            );
-            None
-        }
-    }
-}
-
-/// The URL of a new, empty database on the server.
-async fn fresh_database() -> Option<String> {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let server = server_url()?;
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let name = format!(
-        "jmcp_{}_{nanos}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut admin = PgConnection::connect(&server).await.unwrap();
-    drop_leftovers(&mut admin).await;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-    let mut url = url::Url::parse(&server).unwrap();
-    url.set_path(&format!("/{name}"));
-    Some(url.to_string())
-}
-
-/// Drops, once per test process, the databases of earlier test processes
-/// that are gone (their pid is in the name), so that repeated runs on one
-/// server do not pile them up. Live processes' databases are left alone.
-async fn drop_leftovers(admin: &mut PgConnection) {
-    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if DONE.swap(true, Ordering::SeqCst) || !std::path::Path::new("/proc/self").exists() {
-        return;
-    }
-    let names: Vec<String> =
-        sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'jmcp\\_%'")
-            .fetch_all(&mut *admin)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get("datname"))
-            .collect();
-    for name in names {
-        let pid = name.split('_').nth(1).unwrap_or_default();
-        if !pid.is_empty() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            // Best effort: another run may be dropping it too.
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut *admin)
-                .await;
-        }
-    }
-}
+use e2e_tests::postgres::fresh_database;
 
 async fn open(url: &str) -> Arc<dyn TeamStore> {
     Arc::new(PostgresStore::open(url).await.unwrap())
