@@ -609,6 +609,13 @@ async fn every_tool_returns_structured_content_that_fits_its_declared_schema() {
     );
     // The harness checked each call too, against the catalog's schema.
     assert!(validated_tools().is_superset(&catalog_names()));
+    // And every request the tools sent to Jira Cloud's platform API fits
+    // Atlassian's spec (path, method, required query, JSON body).
+    let checked = assert_requests_fit_the_cloud_spec(&server).await;
+    assert!(
+        checked >= 40,
+        "only {checked} platform requests were checked"
+    );
 }
 
 /// A result that does not fit its schema is caught: the check is not vacuous.

@@ -70,7 +70,8 @@ impl JiraSpec {
                 missing.join(", ")
             ));
         }
-        match (body, self.body_schema(operation)) {
+        let body = body.map(|b| documented_nulls_removed(&route.template, method, operation, b));
+        match (body.as_ref(), self.body_schema(operation)) {
             (Some(body), Some(schema)) => self.validate(&route.template, method, schema, body),
             (Some(_), None) => Err(format!(
                 "{method} {path} ({}): the spec takes no JSON body here",
@@ -226,4 +227,40 @@ pub fn find(relative: &str) -> Result<PathBuf, String> {
                 start.display()
             )
         })
+}
+
+/// Body fields whose `null` the operation's own description documents while
+/// its schema says `string`: (method, route, field). Unassigning an issue is
+/// `PUT …/assignee` with `{"accountId": null}` ("`null`, the issue is set to
+/// unassigned").
+const DOCUMENTED_NULLS: &[(&str, &str, &str)] = &[(
+    "put",
+    "/rest/api/3/issue/{issueIdOrKey}/assignee",
+    "accountId",
+)];
+
+/// `body` without the fields listed in [`DOCUMENTED_NULLS`] when they are
+/// `null` and the operation's description still documents that `null`.
+fn documented_nulls_removed(
+    template: &str,
+    method: &str,
+    operation: &Value,
+    body: &Value,
+) -> Value {
+    let method = method.to_ascii_lowercase();
+    let documented = operation["description"]
+        .as_str()
+        .is_some_and(|d| d.contains("`null`"));
+    let mut body = body.clone();
+    for (m, route, field) in DOCUMENTED_NULLS {
+        if *m == method
+            && *route == template
+            && documented
+            && body[*field].is_null()
+            && let Some(fields) = body.as_object_mut()
+        {
+            fields.remove(*field);
+        }
+    }
+    body
 }

@@ -115,3 +115,26 @@ fn the_spec_check_rejects_what_jira_would() {
     );
     assert!(good_body.is_ok(), "{good_body:?}");
 }
+
+/// Unassigning sends `{"accountId": null}`, which the operation's description
+/// documents though its schema says `string`: accepted there, and only there.
+#[test]
+fn a_documented_null_is_accepted_only_where_it_is_documented() {
+    let spec = JiraSpec::load().unwrap();
+    let assignee = "/rest/api/3/issue/ED-1/assignee";
+    assert!(
+        spec.check("PUT", assignee, &[], Some(&json!({"accountId": null})))
+            .is_ok()
+    );
+    assert!(
+        spec.check("PUT", assignee, &[], Some(&json!({"accountId": 5})))
+            .is_err()
+    );
+    let watcher_delete = spec.check(
+        "POST",
+        "/rest/api/3/issue/ED-1/watchers",
+        &[],
+        Some(&json!({"accountId": null})),
+    );
+    assert!(watcher_delete.is_err(), "{watcher_delete:?}");
+}
