@@ -18,9 +18,11 @@ pub fn service(team: &TeamState) -> StreamableHttpService<JiraMcp, NeverSessionM
         .with_allowed_hosts(team.settings.allowed_hosts.clone())
         .with_allowed_origins(team.settings.allowed_origins.clone());
     config.cancellation_token = team.shutdown.child_token();
-    let server = team.server.clone();
+    // Stateless: every request gets a service. The tool router (55 routes
+    // with their schemas) is built once here and cloned per request.
+    let template = JiraMcp::new(team.server.clone());
     StreamableHttpService::new(
-        move || Ok(JiraMcp::new(server.clone())),
+        move || Ok(template.clone()),
         Arc::new(NeverSessionManager::default()),
         config,
     )
