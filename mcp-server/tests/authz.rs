@@ -63,6 +63,8 @@ struct Harness {
     sim: Simulator,
     base: String,
     state: Arc<AuthzState>,
+    /// The users `on_sign_in` was called with, in order.
+    signed_in: Arc<Mutex<Vec<UserId>>>,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -83,6 +85,7 @@ async fn start() -> Harness {
     let atlassian = OAuthSetup::from_config(&config).unwrap();
     let store: Arc<dyn TeamStore> = Arc::new(SqliteStore::memory().await.unwrap());
     let sealer = Arc::new(Sealer::from_base64(&Sealer::generate_key(), &[]).unwrap());
+    let signed_in = Arc::new(Mutex::new(Vec::new()));
     let state = Arc::new(AuthzState {
         store,
         sealer,
@@ -92,6 +95,10 @@ async fn start() -> Harness {
         config: Arc::new(config),
         access_ttl: Duration::from_secs(3600),
         refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+        on_sign_in: Some(Arc::new({
+            let signed_in = signed_in.clone();
+            move |user: &UserId| signed_in.lock().unwrap().push(user.clone())
+        })),
     });
     let app = authz::router(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -103,6 +110,7 @@ async fn start() -> Harness {
         sim,
         base,
         state,
+        signed_in,
         http,
         _dir: dir,
     }
@@ -479,6 +487,11 @@ async fn the_whole_chain_issues_tokens_and_keeps_the_atlassian_grant_sealed() {
     assert!(caller.has("jira:write"));
     let user = h.state.store.user(&caller.user).await.unwrap().unwrap();
     assert_eq!(user.account_id, "5b10a2844c20165700ede21g");
+    assert_eq!(
+        *h.signed_in.lock().unwrap(),
+        std::slice::from_ref(&caller.user),
+        "the sign-in hook heard of the saved grant once"
+    );
     assert_eq!(user.display_name.as_deref(), Some("Mia Krystof"));
     assert_eq!(user.site, e2e_tests::sim::CLOUD_ID);
 

@@ -174,6 +174,9 @@ async fn complete(
     flow.save(&login.tokens, &grant)
         .await
         .map_err(|e| server_error("Could not keep the Atlassian sign-in", e.to_string()))?;
+    if let Some(hook) = &state.on_sign_in {
+        hook(&user.id);
+    }
     let mcp_code = random_secret();
     let record = CodeRecord {
         client_id: pending.client_id.clone(),

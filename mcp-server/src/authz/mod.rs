@@ -64,7 +64,14 @@ pub struct AuthzState {
     pub access_ttl: Duration,
     /// Lifetime of refresh tokens (each rotation starts a new one).
     pub refresh_ttl: Duration,
+    /// Called with the user whose new Atlassian grant was just saved: the
+    /// team server drops that user's cached Jira connection, so the next
+    /// call uses the new grant (and site) at once.
+    pub on_sign_in: Option<SignInHook>,
 }
+
+/// See [`AuthzState::on_sign_in`].
+pub type SignInHook = Arc<dyn Fn(&UserId) + Send + Sync>;
 
 impl AuthzState {
     /// The issuer identifier (RFC 8414): the public URL as the `url` crate

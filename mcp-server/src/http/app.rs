@@ -50,6 +50,14 @@ pub fn authz_router(team: &Arc<TeamState>) -> Result<Router, String> {
         config: Arc::new(config),
         access_ttl: team.settings.access_ttl,
         refresh_ttl: team.settings.refresh_ttl,
+        on_sign_in: Some(forget_connection(team)),
     };
     Ok(authz::router(Arc::new(state)))
+}
+
+/// After a user signs in again, their cached connection (old grant, maybe
+/// another site) is dropped, so the next call opens one on the new grant.
+fn forget_connection(team: &Arc<TeamState>) -> authz::SignInHook {
+    let clients = team.clients.clone();
+    Arc::new(move |user| clients.forget(user))
 }
