@@ -122,7 +122,9 @@ impl TokenHash {
 impl fmt::Debug for TokenHash {
     // A prefix is enough to tell hashes apart in a log.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TokenHash({}…)", &self.0[..self.0.len().min(8)])
+        // `get` rather than slicing: a hash read back from a damaged row
+        // may not be ASCII, and Debug must not panic on it.
+        write!(f, "TokenHash({}…)", self.0.get(..8).unwrap_or(&self.0))
     }
 }
 
@@ -354,4 +356,18 @@ pub async fn open(database_url: &str) -> StoreResult<Arc<dyn TeamStore>> {
              sqlite://path/to/team.db, or postgres://user:password@host:5432/database"
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenHash;
+
+    #[test]
+    fn a_hash_debug_shows_a_prefix_and_never_panics_on_a_damaged_row() {
+        let hash = TokenHash::of("secret");
+        assert_eq!(format!("{hash:?}"), "TokenHash(2bb80d53…)");
+        // Multi-byte characters across byte 8 (a damaged row): no panic.
+        let damaged = TokenHash::from_stored("abcdefgé€xyz".into());
+        assert_eq!(format!("{damaged:?}"), "TokenHash(abcdefgé€xyz…)");
+    }
 }
