@@ -14,13 +14,13 @@ use crate::catalog;
 
 mod team;
 
-pub use team::{DEFAULT_RATE_LIMIT, DEFAULT_USER_CACHE_SIZE, TeamSettings};
+pub use team::{ALLOW_ANY, DEFAULT_RATE_LIMIT, DEFAULT_USER_CACHE_SIZE, TeamSettings};
 
 /// The default OAuth redirect URI (register the same one in the app).
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8080/callback";
 
 /// Every setting, by its environment variable name.
-pub const VARIABLES: [&str; 38] = [
+pub const VARIABLES: [&str; 41] = [
     "JIRA_URL",
     "JIRA_DEPLOYMENT",
     "JIRA_AUTH_TYPE",
@@ -57,6 +57,9 @@ pub const VARIABLES: [&str; 38] = [
     "JIRA_MCP_ALLOWED_HOSTS",
     "JIRA_MCP_ALLOWED_ORIGINS",
     "JIRA_MCP_USER_CACHE_SIZE",
+    "JIRA_MCP_HEADER_TIMEOUT_SECS",
+    "JIRA_MCP_BODY_TIMEOUT_SECS",
+    "JIRA_MCP_MAX_CONNECTIONS",
     "JIRA_MCP_CONFIG",
     "RUST_LOG",
 ];
@@ -73,12 +76,15 @@ const LISTS: [&str; 7] = [
 ];
 
 /// Settings that may be given as TOML integers.
-const NUMBERS: [&str; 5] = [
+const NUMBERS: [&str; 8] = [
     "JIRA_TIMEOUT_SECS",
     "JIRA_MCP_ACCESS_TOKEN_TTL_SECS",
     "JIRA_MCP_REFRESH_TOKEN_TTL_SECS",
     "JIRA_MCP_RATE_LIMIT",
     "JIRA_MCP_USER_CACHE_SIZE",
+    "JIRA_MCP_HEADER_TIMEOUT_SECS",
+    "JIRA_MCP_BODY_TIMEOUT_SECS",
+    "JIRA_MCP_MAX_CONNECTIONS",
 ];
 
 /// The longest `JIRA_TIMEOUT_SECS` accepted (a day).

@@ -70,8 +70,15 @@ impl Team {
         });
         let sealer = Arc::new(Sealer::from_base64(&key, &[]).unwrap());
         let team = TeamState::new(config, flaky.clone(), sealer.clone()).unwrap();
+        let limits = team.settings.connections;
         let app = jira_mcp::http::app(team, axum::Router::new());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        tokio::spawn(jira_mcp::http::connections::serve(
+            listener,
+            app,
+            limits,
+            std::future::pending(),
+            Duration::from_secs(1),
+        ));
         Team {
             base: format!("http://{addr}"),
             store,
@@ -715,6 +722,278 @@ async fn configured_hosts_and_origins_pass_through_to_mcp() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 
+/// An allow-list never fails open: an empty one is refused at start (above)
+/// and matches nothing if it gets through; only an explicit `*` lets any
+/// Host through, on /mcp (rmcp's check) as on every other route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_an_explicit_star_turns_the_host_check_off() {
+    use jira_mcp::http::hosts::{host_allowed, origin_allowed};
+    assert!(!host_allowed(Some("rebound.evil.example"), &[]));
+    let mut origin = HeaderMap::new();
+    origin.insert("origin", "https://evil.example".parse().unwrap());
+    assert!(!origin_allowed(&origin, &[]));
+
+    let team = Team::start(&[("JIRA_MCP_ALLOWED_HOSTS", "*".into())]).await;
+    let alice = team
+        .user("alice", "atl-alice", "ref-alice", Duration::from_secs(60))
+        .await;
+    let token = team.token(&alice, "claude", &READ_WRITE).await;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
+    let listed = team
+        .http
+        .post(team.resource())
+        .bearer_auth(&token)
+        .header("Accept", "application/json, text/event-stream")
+        .header("host", "rebound.evil.example")
+        .json(&list)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK, "`*` lets any Host through");
+    let health = team
+        .get("/healthz", &[("host", "rebound.evil.example")])
+        .await;
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+// --- connections: slowloris, stalled bodies, early refusals ---
+
+/// A raw HTTP/1.1 connection, to send exactly what a slow or careless
+/// client would.
+struct Raw(tokio::net::TcpStream);
+
+impl Raw {
+    async fn connect(team: &Team) -> Raw {
+        let addr = team.base.trim_start_matches("http://");
+        Raw(tokio::net::TcpStream::connect(addr).await.unwrap())
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        self.0.write_all(bytes).await
+    }
+
+    /// One response: (status, lower-case head, body); `None` when the
+    /// server closed the connection first.
+    async fn response(&mut self) -> Option<(u16, String, String)> {
+        use tokio::io::AsyncReadExt;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            match self.0.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let status = head.split(' ').nth(1)?.parse().ok()?;
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            match self.0.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).to_string();
+        Some((status, head, body))
+    }
+
+    /// True once the server has closed the connection (EOF or reset).
+    async fn closed_within(&mut self, limit: Duration) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut sink = [0u8; 1024];
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.0.read(&mut sink)).await {
+                Err(_) => return false,
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+}
+
+/// Slowloris: headers trickled a byte at a time are cut off at the header
+/// timeout, however long the client keeps trickling; and with every slot
+/// taken (`JIRA_MCP_MAX_CONNECTIONS`), a new client is served as soon as
+/// one frees up instead of the server running out of file descriptors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slow_headers_are_cut_off_and_the_connection_cap_queues_new_clients() {
+    let team = Team::start(&[
+        ("JIRA_MCP_HEADER_TIMEOUT_SECS", "1".into()),
+        ("JIRA_MCP_MAX_CONNECTIONS", "3".into()),
+    ])
+    .await;
+    let host = team.base.trim_start_matches("http://").to_string();
+    let mut trickling = Vec::new();
+    for _ in 0..3 {
+        let mut raw = Raw::connect(&team).await;
+        raw.send(format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n").as_bytes())
+            .await
+            .unwrap();
+        trickling.push(raw);
+    }
+    // Keep all three trickling a header byte every 100 ms, as an attacker would.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cut_off = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let mut open = trickling;
+            let mut closed_after = Vec::new();
+            while !open.is_empty() && started.elapsed() < Duration::from_secs(20) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let mut still = Vec::new();
+                for mut raw in open {
+                    if raw.send(b"X").await.is_err() || raw.closed_within(Duration::ZERO).await {
+                        closed_after.push(started.elapsed());
+                    } else {
+                        still.push(raw);
+                    }
+                }
+                open = still;
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+            }
+            (closed_after, open.len())
+        })
+    };
+    // All three slots are taken: a fourth client waits in the backlog...
+    let queued = tokio::spawn({
+        let http = reqwest::Client::new();
+        let url = format!("{}/healthz", team.base);
+        async move {
+            let asked = Instant::now();
+            let status = http.get(url).send().await.map(|r| r.status());
+            (status, asked.elapsed())
+        }
+    });
+    // ...and is answered once the slow clients are cut off at 1 s.
+    let (status, waited) = tokio::time::timeout(Duration::from_secs(15), queued)
+        .await
+        .expect("/healthz never answered while slow clients held the slots")
+        .unwrap();
+    assert_eq!(status.unwrap(), StatusCode::OK);
+    let (closed_after, still_open) = cut_off.await.unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        still_open, 0,
+        "trickling clients still connected after 20 s: {closed_after:?}"
+    );
+    assert!(
+        closed_after.iter().all(|t| *t < Duration::from_secs(10)),
+        "cut off at {closed_after:?} with a 1 s header timeout"
+    );
+    assert!(
+        waited >= Duration::from_millis(500),
+        "the fourth client was served in {waited:?}, while the cap of 3 was taken"
+    );
+}
+
+/// A body that stops arriving is answered with an error (408) or the
+/// connection is closed at the body timeout; it never holds a connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stalled_request_body_is_cut_off_at_the_body_timeout() {
+    let team = Team::start(&[("JIRA_MCP_BODY_TIMEOUT_SECS", "1".into())]).await;
+    let alice = team
+        .user("alice", "atl-alice", "ref-alice", Duration::from_secs(60))
+        .await;
+    let token = team.token(&alice, "claude", &READ_WRITE).await;
+    let host = team.base.trim_start_matches("http://").to_string();
+    let mut raw = Raw::connect(&team).await;
+    raw.send(
+        format!(
+            "POST /mcp HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+             Accept: application/json, text/event-stream\r\nContent-Type: application/json\r\n\
+             Content-Length: 1000\r\n\r\n{{\"jsonrpc\": \"2.0\","
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let answered = tokio::time::timeout(Duration::from_secs(10), raw.response()).await;
+    match answered {
+        Ok(Some((status, _, body))) => assert!(status >= 400, "{status} {body}"),
+        Ok(None) => {} // closed: also fine
+        Err(_) => panic!("a stalled body held the connection for 10 s (body timeout 1 s)"),
+    }
+}
+
+/// A request refused before its body is read (401, 403, 429) leaves the
+/// keep-alive connection usable for the next request, or says
+/// `Connection: close`; it is never dropped silently under a client that
+/// reuses it (the MCP SDK lost its metadata GET that way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_early_refusal_keeps_the_connection_usable_or_says_close() {
+    let team = Team::start(&[]).await;
+    let host = team.base.trim_start_matches("http://").to_string();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}).to_string();
+    for (what, extra) in [
+        ("no token", String::new()),
+        (
+            "unknown token",
+            "Authorization: Bearer not-a-token\r\n".to_string(),
+        ),
+        (
+            "foreign origin",
+            "Origin: https://evil.example\r\n".to_string(),
+        ),
+    ] {
+        for size in [body.len(), 200 * 1024] {
+            let payload = if size == body.len() {
+                body.clone()
+            } else {
+                format!("{body}{}", " ".repeat(size - body.len()))
+            };
+            let mut raw = Raw::connect(&team).await;
+            raw.send(
+                format!(
+                    "POST /mcp HTTP/1.1\r\nHost: {host}\r\n{extra}\
+                     Accept: application/json, text/event-stream\r\n\
+                     Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    payload.len()
+                )
+                .as_bytes(),
+            )
+            .await
+            .unwrap();
+            // The client writes its body, as keep-alive clients do, in full.
+            let writer = raw.send(payload.as_bytes());
+            let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+            let (status, head, _) = raw
+                .response()
+                .await
+                .unwrap_or_else(|| panic!("{what}, {size} B: no response"));
+            assert!(matches!(status, 401 | 403), "{what}: {status}");
+            if head.contains("connection: close") {
+                assert!(raw.closed_within(Duration::from_secs(5)).await);
+                continue;
+            }
+            // No `close` said: the connection must serve the next request.
+            raw.send(format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+                .await
+                .unwrap_or_else(|e| panic!("{what}, {size} B: the next request failed: {e}"));
+            let next = tokio::time::timeout(Duration::from_secs(5), raw.response())
+                .await
+                .unwrap_or_else(|_| panic!("{what}, {size} B: no answer to the next request"));
+            assert_eq!(
+                next.map(|(status, _, _)| status),
+                Some(200),
+                "{what}, {size} B: the connection was dropped after the refusal without \
+                 `Connection: close`"
+            );
+        }
+    }
+}
+
 // --- rate limit ---
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -959,6 +1238,20 @@ fn team_settings_that_cannot_work_are_refused_at_start_with_the_fix() {
         "not supported by the team server",
     );
     refused(&[("JIRA_MCP_RATE_LIMIT", "0")], "JIRA_MCP_RATE_LIMIT");
+    // An empty allow-list once meant "any Host" (DNS rebinding wide open).
+    for empty in [",", " , ", "\t"] {
+        for name in ["JIRA_MCP_ALLOWED_HOSTS", "JIRA_MCP_ALLOWED_ORIGINS"] {
+            let message = refused(&[(name, empty)], name);
+            assert!(
+                message.contains("is empty") && message.contains("`*`"),
+                "{message}"
+            );
+        }
+    }
+    refused(
+        &[("JIRA_MCP_ALLOWED_HOSTS", "*,jira-mcp.example.com")],
+        "mixes `*`",
+    );
     // The exact public callback is accepted.
     assert!(
         team_config(&[(

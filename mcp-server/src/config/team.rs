@@ -15,6 +15,7 @@ use gouqi_oauth::secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::{Auth, ConfigError, Controls, Grant, Settings, error};
+use crate::http::connections::ConnectionLimits;
 
 /// The default `JIRA_MCP_RATE_LIMIT`: calls per minute per MCP client.
 pub const DEFAULT_RATE_LIMIT: u32 = 120;
@@ -24,8 +25,18 @@ pub const DEFAULT_USER_CACHE_SIZE: usize = 1000;
 const DEFAULT_ACCESS_TTL: u64 = 3600;
 /// The default `JIRA_MCP_REFRESH_TOKEN_TTL_SECS` (30 days).
 const DEFAULT_REFRESH_TTL: u64 = 30 * 86_400;
+/// The default `JIRA_MCP_HEADER_TIMEOUT_SECS`.
+const DEFAULT_HEADER_TIMEOUT: u64 = 15;
+/// The default `JIRA_MCP_BODY_TIMEOUT_SECS` (an upload of 10 MiB at a slow
+/// 1 Mbit/s takes about 80 s).
+const DEFAULT_BODY_TIMEOUT: u64 = 120;
+/// The default `JIRA_MCP_MAX_CONNECTIONS`: well under the usual 1024 file
+/// descriptors, which the Jira and store connections share.
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 512;
 /// The path Atlassian redirects to after a user's consent.
 pub const ATLASSIAN_CALLBACK_PATH: &str = "/oauth/atlassian/callback";
+/// The allow-list entry that turns a Host or Origin check off.
+pub const ALLOW_ANY: &str = "*";
 /// How to make an encryption key, for messages.
 const MAKE_A_KEY: &str = "make one with `openssl rand -base64 32`";
 
@@ -49,12 +60,17 @@ pub struct TeamSettings {
     pub refresh_ttl: Duration,
     /// `JIRA_MCP_RATE_LIMIT`: calls per minute per MCP client.
     pub rate_limit: u32,
-    /// `JIRA_MCP_ALLOWED_HOSTS`: accepted `Host` headers.
+    /// `JIRA_MCP_ALLOWED_HOSTS`: accepted `Host` headers; never empty,
+    /// `[*]` when the check is off.
     pub allowed_hosts: Vec<String>,
-    /// `JIRA_MCP_ALLOWED_ORIGINS`: accepted `Origin` headers (when present).
+    /// `JIRA_MCP_ALLOWED_ORIGINS`: accepted `Origin` headers (when present);
+    /// never empty, `[*]` when the check is off.
     pub allowed_origins: Vec<String>,
     /// `JIRA_MCP_USER_CACHE_SIZE`: how many users' Jira connections stay live.
     pub user_cache_size: usize,
+    /// `JIRA_MCP_HEADER_TIMEOUT_SECS`, `JIRA_MCP_BODY_TIMEOUT_SECS` and
+    /// `JIRA_MCP_MAX_CONNECTIONS`.
+    pub connections: ConnectionLimits,
 }
 
 impl TeamSettings {
@@ -90,6 +106,7 @@ impl std::fmt::Debug for TeamSettings {
             .field("allowed_hosts", &self.allowed_hosts)
             .field("allowed_origins", &self.allowed_origins)
             .field("user_cache_size", &self.user_cache_size)
+            .field("connections", &self.connections)
             .finish()
     }
 }
@@ -123,19 +140,19 @@ pub(super) fn settings(
         access_ttl: seconds(s, "JIRA_MCP_ACCESS_TOKEN_TTL_SECS", DEFAULT_ACCESS_TTL)?,
         refresh_ttl: seconds(s, "JIRA_MCP_REFRESH_TOKEN_TTL_SECS", DEFAULT_REFRESH_TTL)?,
         rate_limit: count(s, "JIRA_MCP_RATE_LIMIT", DEFAULT_RATE_LIMIT as u64)? as u32,
-        allowed_hosts: s
-            .list("JIRA_MCP_ALLOWED_HOSTS")
-            .map(|(l, _)| l)
-            .unwrap_or_else(|| default_hosts(&public_url)),
-        allowed_origins: s
-            .list("JIRA_MCP_ALLOWED_ORIGINS")
-            .map(|(l, _)| l)
-            .unwrap_or_else(|| vec![origin(&public_url)]),
+        allowed_hosts: allow_list(s, "JIRA_MCP_ALLOWED_HOSTS", || default_hosts(&public_url))?,
+        allowed_origins: allow_list(s, "JIRA_MCP_ALLOWED_ORIGINS", || vec![origin(&public_url)])?,
         user_cache_size: count(
             s,
             "JIRA_MCP_USER_CACHE_SIZE",
             DEFAULT_USER_CACHE_SIZE as u64,
         )? as usize,
+        connections: ConnectionLimits {
+            header_timeout: seconds(s, "JIRA_MCP_HEADER_TIMEOUT_SECS", DEFAULT_HEADER_TIMEOUT)?,
+            body_timeout: seconds(s, "JIRA_MCP_BODY_TIMEOUT_SECS", DEFAULT_BODY_TIMEOUT)?,
+            max_connections: count(s, "JIRA_MCP_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)?
+                as usize,
+        },
         public_url,
     };
     if controls.permission_aware {
@@ -279,6 +296,37 @@ fn count(s: &Settings, name: &str, default: u64) -> Result<u64, ConfigError> {
                 format!("`{text}` is not a whole number from 1 up; use e.g. {default}"),
             )
         })
+}
+
+/// An allow-list of Host or Origin values. Unset: `default()`. An empty list
+/// would have meant "allow any" (DNS rebinding wide open) by accident, so it
+/// is refused; turning the check off takes an explicit `*`, alone.
+fn allow_list(
+    s: &Settings,
+    name: &str,
+    default: impl FnOnce() -> Vec<String>,
+) -> Result<Vec<String>, ConfigError> {
+    let Some((list, source)) = s.list(name) else {
+        return Ok(default());
+    };
+    if list.is_empty() {
+        return Err(error(
+            name,
+            Some(source),
+            "is empty, which would let any Host or Origin through (DNS rebinding): list the \
+             accepted values (e.g. jira-mcp.example.com), unset it for the public URL's, or set \
+             it to `*` to turn the check off on purpose",
+        ));
+    }
+    if list.len() > 1 && list.iter().any(|entry| entry == ALLOW_ANY) {
+        return Err(error(
+            name,
+            Some(source),
+            "mixes `*` with other entries: `*` turns the check off, so give it alone or \
+             list the accepted values without it",
+        ));
+    }
+    Ok(list)
 }
 
 /// The public URL's host (with its port when it has one).

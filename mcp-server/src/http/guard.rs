@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use super::TeamState;
 use super::audit::{self, Outcome};
+use super::connections::refuse;
 use crate::authz::tokens::{Caller, Rejection, authenticate};
 use crate::authz::{SCOPE_READ, SCOPE_WRITE, SCOPES};
 use crate::catalog;
@@ -32,15 +33,16 @@ pub async fn guard(State(team): State<Arc<TeamState>>, request: Request, next: N
         Ok(caller) => caller,
         Err(Rejection::Store(e)) => {
             tracing::warn!(error = %e, "the team store could not check an access token");
-            return unavailable();
+            return refuse(request, unavailable()).await;
         }
-        Err(rejection) => return unauthorized(&team, &rejection),
+        Err(rejection) => return refuse(request, unauthorized(&team, &rejection)).await,
     };
     if !caller.has(SCOPE_READ) {
-        return insufficient_scope(&team, "this token lacks the jira:read scope");
+        let refusal = insufficient_scope(&team, "this token lacks the jira:read scope");
+        return refuse(request, refusal).await;
     }
     if let Err(wait) = team.limiter.take(&caller.client_id) {
-        return too_many(wait);
+        return refuse(request, too_many(wait)).await;
     }
     let request = match check_write_scope(&team, &caller, request).await {
         Ok(request) => request,

@@ -4,6 +4,7 @@
 //! metadata, health and authorization routes too.
 //!
 //! Matching follows rmcp's: a host entry without a port matches any port;
+//! unlike rmcp's, an empty list matches nothing and only `*` matches all;
 //! an origin entry matches scheme, host and port (`:*` for any port; an
 //! entry without a port, any port).
 
@@ -16,6 +17,8 @@ use axum::response::{IntoResponse, Response};
 use url::Url;
 
 use super::TeamState;
+use super::connections::refuse;
+use crate::config::ALLOW_ANY;
 
 /// The middleware: 403 for a foreign `Host` or `Origin`.
 pub async fn check(State(team): State<Arc<TeamState>>, request: Request, next: Next) -> Response {
@@ -28,11 +31,13 @@ pub async fn check(State(team): State<Arc<TeamState>>, request: Request, next: N
         .or_else(|| request.uri().authority().map(|a| a.to_string()));
     if !host_allowed(host.as_deref(), &settings.allowed_hosts) {
         tracing::warn!("refused a request with a Host header that is not allowed");
-        return forbidden("the Host header is not allowed (JIRA_MCP_ALLOWED_HOSTS)");
+        let refusal = forbidden("the Host header is not allowed (JIRA_MCP_ALLOWED_HOSTS)");
+        return refuse(request, refusal).await;
     }
     if !origin_allowed(request.headers(), &settings.allowed_origins) {
         tracing::warn!("refused a request with an Origin header that is not allowed");
-        return forbidden("the Origin header is not allowed (JIRA_MCP_ALLOWED_ORIGINS)");
+        let refusal = forbidden("the Origin header is not allowed (JIRA_MCP_ALLOWED_ORIGINS)");
+        return refuse(request, refusal).await;
     }
     next.run(request).await
 }
@@ -54,9 +59,10 @@ fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
     Some((host, port))
 }
 
-/// True when `host` matches an allowed entry (none configured: any host).
+/// True when `host` matches an allowed entry, or the list is `*`. An empty
+/// list allows nothing (the settings refuse one; fail closed regardless).
 pub fn host_allowed(host: Option<&str>, allowed: &[String]) -> bool {
-    if allowed.is_empty() {
+    if allows_any(allowed) {
         return true;
     }
     let Some((host, port)) = host.and_then(split_authority) else {
@@ -73,7 +79,7 @@ pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
-    if allowed.is_empty() {
+    if allows_any(allowed) {
         return true;
     }
     let Ok(origin) = origin.to_str() else {
@@ -86,6 +92,11 @@ pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
         return false;
     };
     allowed.iter().any(|entry| origin_matches(&origin, entry))
+}
+
+/// `*` (the settings' explicit "check off").
+pub fn allows_any(allowed: &[String]) -> bool {
+    allowed.iter().any(|entry| entry == ALLOW_ANY)
 }
 
 fn origin_matches(origin: &Url, entry: &str) -> bool {

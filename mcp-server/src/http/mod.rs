@@ -9,11 +9,13 @@
 //! - [`rate`]: the per-client token bucket;
 //! - [`audit`]: one log line per tool call;
 //! - [`mcp`]: rmcp's streamable HTTP service over the stdio tool layer;
-//! - [`clients`]: each user's Jira connection and token cache.
+//! - [`clients`]: each user's Jira connection and token cache;
+//! - [`connections`]: the accept loop, with timeouts and a connection cap.
 
 pub mod app;
 pub mod audit;
 pub mod clients;
+pub mod connections;
 pub mod guard;
 pub mod health;
 pub mod hosts;
@@ -127,13 +129,23 @@ pub async fn serve(config: Config) -> crate::cli::Outcome {
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!("jira-mcp listening on http://{bound}");
     let purge = tokio::spawn(purge_expired(team.store.clone()));
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(crate::cli::stop_signal())
-        .await;
+    let stopping = team.shutdown.clone();
+    let stop = async move {
+        crate::cli::stop_signal().await;
+        // Ends rmcp's streams, so that open connections can close.
+        stopping.cancel();
+    };
+    connections::serve(
+        listener,
+        router,
+        settings.connections,
+        stop,
+        crate::cli::SHUTDOWN_GRACE,
+    )
+    .await;
     team.shutdown.cancel();
     purge.abort();
     team.server.settle(crate::cli::SHUTDOWN_GRACE).await;
-    served.map_err(|e| format!("the HTTP server failed: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 
