@@ -158,6 +158,15 @@ impl OAuthSetup {
 /// What `auth status` and the `auth_status` tool report. No secrets.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuthStatus {
+    /// `stdio` (one user, tokens in a local store) or `team` (the team
+    /// server: the caller's own grant, kept by the server).
+    pub mode: &'static str,
+    /// Team server: jira-mcp's id of the calling user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Team server: the MCP client the caller's token was issued to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
     /// `JIRA_AUTH_TYPE`, or `none` when nothing is configured.
     pub auth_type: String,
     /// `cloud` or `datacenter`.
@@ -189,8 +198,10 @@ pub struct AuthStatus {
     /// Seconds until it expires (negative: expired).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token_expires_in: Option<i64>,
-    /// Whether a refresh token is stored.
-    pub refresh_token_present: bool,
+    /// Whether a refresh token is stored (stdio; the team server keeps each
+    /// user's grant and does not say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token_present: Option<bool>,
     /// Seconds since the refresh token was issued (it rotates on each refresh).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token_age: Option<u64>,
@@ -206,6 +217,9 @@ impl AuthStatus {
     /// touching the network.
     pub fn offline(config: &Config) -> AuthStatus {
         let mut status = AuthStatus {
+            mode: "stdio",
+            user_id: None,
+            client_id: None,
             auth_type: config.auth.as_ref().map_or("none", Auth::kind).to_string(),
             deployment: config.deployment,
             grant: None,
@@ -218,7 +232,7 @@ impl AuthStatus {
             scopes: Vec::new(),
             access_token_expires_at: None,
             access_token_expires_in: None,
-            refresh_token_present: false,
+            refresh_token_present: Some(false),
             refresh_token_age: None,
             store: None,
             message: String::new(),
@@ -232,6 +246,32 @@ impl AuthStatus {
             }
         }
         status
+    }
+
+    /// The team server's status before the caller's grant is checked: OAuth
+    /// with the authorization-code grant, not logged in yet.
+    pub fn team(config: &Config) -> AuthStatus {
+        AuthStatus {
+            mode: "team",
+            user_id: None,
+            client_id: None,
+            auth_type: "oauth".into(),
+            deployment: config.deployment,
+            grant: Some(Grant::AuthorizationCode),
+            logged_in: false,
+            needs_reauthorization: false,
+            jira_reachable: None,
+            account: None,
+            site: config.url.as_ref().map(Url::to_string),
+            cloud_id: None,
+            scopes: Vec::new(),
+            access_token_expires_at: None,
+            access_token_expires_in: None,
+            refresh_token_present: None,
+            refresh_token_age: None,
+            store: None,
+            message: String::new(),
+        }
     }
 
     fn fill_oauth(&mut self, setup: &OAuthSetup) {
@@ -263,15 +303,15 @@ impl AuthStatus {
         self.scopes = tokens.scopes.clone();
         self.access_token_expires_at = tokens.expires_at.map(unix);
         self.access_token_expires_in = tokens.expires_at.map(|t| unix(t) as i64 - unix(now) as i64);
-        self.refresh_token_present = tokens.refresh_token.is_some();
-        self.refresh_token_age = self.refresh_token_present.then(|| {
+        let has_refresh = tokens.refresh_token.is_some();
+        self.refresh_token_present = Some(has_refresh);
+        self.refresh_token_age = has_refresh.then(|| {
             now.duration_since(tokens.obtained_at)
                 .map(|d| d.as_secs())
                 .unwrap_or(0)
         });
         let expired = self.access_token_expires_in.is_some_and(|s| s <= 0);
-        self.needs_reauthorization =
-            expired && !self.refresh_token_present && grant == Grant::AuthorizationCode;
+        self.needs_reauthorization = expired && !has_refresh && grant == Grant::AuthorizationCode;
         self.logged_in = !self.needs_reauthorization;
         self.message = if self.needs_reauthorization {
             "the access token expired and there is no refresh token: log in again (`jira-mcp auth login`, or the init_oauth_flow tool)".into()

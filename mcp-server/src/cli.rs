@@ -353,7 +353,7 @@ fn print_status(s: &AuthStatus) {
     line(
         "refresh token",
         s.grant.map(|_| {
-            if s.refresh_token_present {
+            if s.refresh_token_present == Some(true) {
                 format!("present, {} min old", s.refresh_token_age.unwrap_or(0) / 60)
             } else {
                 "none".into()

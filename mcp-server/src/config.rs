@@ -249,6 +249,11 @@ pub struct Config {
     /// `JIRA_MCP_HTTP_ADDR` and the other team-server settings: set when
     /// the server is to serve MCP over HTTP to a team instead of stdio.
     pub team: Option<TeamSettings>,
+    /// `JIRA_MCP_DATABASE_URL` (default: `team.db` in the data directory),
+    /// read with or without `JIRA_MCP_HTTP_ADDR`: the `team` admin commands
+    /// open the store and need nothing else. `None` when neither the
+    /// variable nor a data directory is known.
+    pub team_store: Option<SecretString>,
 }
 
 /// What an admin allows: which tools exist, and which projects they reach.
@@ -530,6 +535,7 @@ impl Settings {
         let mut auth = self.auth(deployment, url.as_ref())?;
         let controls = self.controls()?;
         let team = team::settings(&self, auth.as_mut(), &controls)?;
+        let team_store = team::database_url(&self).ok();
         Ok(Config {
             url,
             deployment,
@@ -538,6 +544,7 @@ impl Settings {
             http: self.http()?,
             controls,
             team,
+            team_store,
         })
     }
 

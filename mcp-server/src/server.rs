@@ -240,37 +240,35 @@ impl ServerState {
     }
 
     /// `auth_status` on the team server: who the caller is, through which
-    /// MCP client and scopes, and whether their Jira grant works now.
+    /// MCP client and scopes, and whether their Jira grant works now. The
+    /// same shape as stdio's (one output schema), with `mode: team`.
     async fn caller_status(&self) -> Value {
-        let Ok(caller) = CALLER.try_with(Caller::clone) else {
-            return json!({"mode": "team", "logged_in": false, "message": "no signed-in user"});
-        };
-        let mut status = json!({
-            "mode": "team",
-            "user_id": caller.user.0,
-            "client_id": caller.client_id,
-            "scopes": caller.scopes,
-        });
-        match self.jira().await {
-            Ok(jira) => match jira.get_current_user().await {
-                Ok(me) => {
-                    status["logged_in"] = json!(true);
-                    status["jira_reachable"] = json!(true);
-                    status["account"] = me["display_name"].clone();
-                    status["message"] = json!("signed in to Jira as yourself");
+        let mut status = AuthStatus::team(&self.config);
+        match CALLER.try_with(Caller::clone) {
+            Ok(caller) => {
+                status.user_id = Some(caller.user.0.clone());
+                status.client_id = Some(caller.client_id.clone());
+                status.scopes = caller.scopes.iter().cloned().collect();
+                match self.jira().await {
+                    Ok(jira) => match jira.get_current_user().await {
+                        Ok(me) => {
+                            status.logged_in = true;
+                            status.jira_reachable = Some(true);
+                            status.account = me["display_name"].as_str().map(String::from);
+                            status.message = "signed in to Jira as yourself".into();
+                        }
+                        Err(e) => {
+                            status.logged_in = !e.reauthorize;
+                            status.needs_reauthorization = e.reauthorize;
+                            status.message = e.message;
+                        }
+                    },
+                    Err(e) => status.message = e.message,
                 }
-                Err(e) => {
-                    status["logged_in"] = json!(!e.reauthorize);
-                    status["needs_reauthorization"] = json!(e.reauthorize);
-                    status["message"] = json!(e.message);
-                }
-            },
-            Err(e) => {
-                status["logged_in"] = json!(false);
-                status["message"] = json!(e.message);
             }
+            Err(_) => status.message = "no signed-in user: authorize the MCP client".into(),
         }
-        status
+        serde_json::to_value(status).unwrap_or(Value::Null)
     }
 
     /// Why the team server refuses `tool` for `caller`, if it does.

@@ -1,6 +1,7 @@
 //! `jira-mcp team …`: the team server's admin commands, run beside the
-//! server with the same settings. They act on the store only, so they work
-//! while the server runs (and on any replica's database).
+//! server. They act on the store only (`JIRA_MCP_DATABASE_URL`), so they
+//! work while the server runs, on any replica's database, and without the
+//! server's address, keys or Atlassian settings.
 
 use std::process::ExitCode;
 
@@ -64,14 +65,16 @@ pub async fn delete(config: &Config, who: &str) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The store the server uses: only `JIRA_MCP_DATABASE_URL` (or the default
+/// SQLite file) is needed, not the server's address or keys.
 async fn open(config: &Config) -> Result<std::sync::Arc<dyn TeamStore>, String> {
-    let team = config.team.as_ref().ok_or(
-        "`team` commands need the team server's settings, as for `serve --http`: \
-         JIRA_MCP_HTTP_ADDR, JIRA_MCP_DATABASE_URL, JIRA_MCP_ENCRYPTION_KEY…",
+    let url = config.team_store.as_ref().ok_or(
+        "`team` commands open the team server's store: set JIRA_MCP_DATABASE_URL to the \
+         server's (no data directory is known for the default SQLite file)",
     )?;
-    store::open(team.database_url.expose_secret())
+    store::open(url.expose_secret())
         .await
-        .map_err(|e| format!("cannot open the team store: {e}"))
+        .map_err(|e| format!("cannot open the team store (JIRA_MCP_DATABASE_URL): {e}"))
 }
 
 /// The user named by jira-mcp's id or by an Atlassian account id.

@@ -506,7 +506,22 @@ async fn initialize_list_and_call_a_tool_over_http_as_the_signed_in_user() {
 
     let status = team.call(&token, "auth_status", json!({})).await;
     let status: Value = serde_json::from_str(&status.1).unwrap();
+    // One output schema describes both modes; the SDKs reject anything else.
+    let schema: Value =
+        serde_json::from_str(include_str!("../schemas/output/auth_status.json")).unwrap();
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .unwrap()
+        .iter_errors(&status)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "auth_status in team mode: {errors:?}\n{status}"
+    );
     assert_eq!(status["mode"], "team");
+    assert_eq!(status["auth_type"], "oauth");
+    assert_eq!(status["logged_in"], true);
+    assert_eq!(status["scopes"], json!(READ_WRITE));
     assert_eq!(status["user_id"], alice.0);
     assert_eq!(status["client_id"], "claude");
     assert_eq!(status["account"], "Alice");

@@ -15,9 +15,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// An MCP client connected to a `jira-mcp serve` child process.
 pub type McpClient = RunningService<RoleClient, ()>;
 
-/// The `jira-mcp` binary next to this executable in the target directory.
-/// `cargo test --workspace` builds it; the demo builds it when missing
-/// (see [`build`]).
+/// The `jira-mcp` binary next to this executable in the target directory,
+/// or `$JIRA_MCP_BINARY`. `cargo test --workspace` builds it; the demo
+/// builds it when missing (see [`build`]).
 pub fn path() -> PathBuf {
     let binary = expected_path();
     assert!(
@@ -35,6 +35,10 @@ pub fn locate() -> Option<PathBuf> {
 
 /// Where `jira-mcp` is in the target directory this executable runs from.
 fn expected_path() -> PathBuf {
+    // A binary built elsewhere (a release build, another target dir).
+    if let Some(path) = std::env::var_os("JIRA_MCP_BINARY").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe
         .ancestors()

@@ -295,6 +295,22 @@ impl TeamServer {
             .expect("run jira-mcp")
     }
 
+    /// Runs `jira-mcp ARGS` with the store's setting alone
+    /// (`JIRA_MCP_DATABASE_URL`): what the `team` admin commands need.
+    pub async fn admin_store_only(&self, args: &[&str]) -> std::process::Output {
+        let env: Vec<(String, String)> = self
+            .env
+            .iter()
+            .filter(|(k, _)| k == "JIRA_MCP_DATABASE_URL")
+            .cloned()
+            .collect();
+        binary::command(&env, args)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("run jira-mcp")
+    }
+
     /// Everything the server printed so far (stderr and stdout).
     pub fn log(&self) -> String {
         self.log.lock().clone()

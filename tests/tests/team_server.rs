@@ -669,7 +669,9 @@ async fn the_admin_commands_revoke_and_delete_one_user_only() {
     let alice_account = account_id(&alice).await;
     let bob_account = account_id(&bob).await;
 
-    let listed = server.admin(&["team", "users"]).await;
+    // The admin commands need the store's URL only, not the server's
+    // address, keys or Atlassian app.
+    let listed = server.admin_store_only(&["team", "users"]).await;
     assert!(listed.status.success(), "{listed:?}");
     let table = String::from_utf8_lossy(&listed.stdout);
     assert!(
@@ -677,7 +679,9 @@ async fn the_admin_commands_revoke_and_delete_one_user_only() {
         "{table}"
     );
 
-    let revoked = server.admin(&["team", "revoke", &alice_account]).await;
+    let revoked = server
+        .admin_store_only(&["team", "revoke", &alice_account])
+        .await;
     assert!(revoked.status.success(), "{revoked:?}");
     assert_unauthorized(
         alice.call_tool("get_current_user", json!({})).await,

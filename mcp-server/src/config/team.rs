@@ -257,7 +257,7 @@ fn check_key(name: &str, text: &str, source: &super::Source) -> Result<(), Confi
 }
 
 /// `JIRA_MCP_DATABASE_URL`, default `sqlite://<data dir>/team.db`.
-fn database_url(s: &Settings) -> Result<SecretString, ConfigError> {
+pub(super) fn database_url(s: &Settings) -> Result<SecretString, ConfigError> {
     if let Some(url) = s.value("JIRA_MCP_DATABASE_URL") {
         return Ok(SecretString::from(url.trim().to_string()));
     }
