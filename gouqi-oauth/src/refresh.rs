@@ -16,7 +16,8 @@ use crate::store::TokenStore;
 use crate::token::{Site, TokenSet};
 
 /// The default refresh-ahead window: a token expiring within it is renewed
-/// before it is used.
+/// before it is used. It is at most 1/[`MAX_SKEW_SHARE`](crate::token::MAX_SKEW_SHARE) of a token's stated
+/// lifetime (5 minutes is 1/12 of Atlassian's hour).
 pub const DEFAULT_SKEW: Duration = Duration::from_secs(300);
 
 /// An access token handed out by a [`TokenCache`]. Cheap to clone.
@@ -122,7 +123,8 @@ impl TokenCache {
         self
     }
 
-    /// Sets the refresh-ahead window (capped at half a token's lifetime).
+    /// Sets the refresh-ahead window (capped at 1/[`MAX_SKEW_SHARE`](crate::token::MAX_SKEW_SHARE) of a
+    /// token's stated lifetime; see [`TokenSet::refresh_at`]).
     pub fn skew(self, skew: Duration) -> TokenCache {
         self.edit(|inner| inner.skew = skew)
     }
@@ -160,8 +162,10 @@ impl TokenCache {
     /// without a new refresh. Otherwise it is refreshed once, even if freshly
     /// minted (a revoked grant then surfaces as
     /// [`Error::ReauthorizationRequired`]); only a token that was itself minted
-    /// after a 401 moments ago is not refreshed again
-    /// ([`Error::FreshTokenRejected`]).
+    /// after a 401 and is rejected while still fresh (under 30 s old and short
+    /// of its stated expiry) is not refreshed again
+    /// ([`Error::FreshTokenRejected`]). A token past its stated expiry is
+    /// always refreshed, whatever its age.
     pub async fn token_after_unauthorized(&self, rejected: &Token) -> Result<Token> {
         let state = self.inner.state.clone().lock_owned().await;
         if let Some(token) = &state.token
@@ -225,11 +229,7 @@ impl TokenCache {
     pub fn refresh_due_in(&self) -> Option<Duration> {
         let state = self.inner.state.try_lock().ok()?;
         let token = state.token.as_ref()?;
-        let expires_at = token.set.credited_expiry()?;
-        let lifetime = expires_at
-            .duration_since(token.set.obtained_at)
-            .unwrap_or_default();
-        let refresh_at = expires_at.checked_sub(self.inner.skew.min(lifetime / 2))?;
+        let refresh_at = token.set.refresh_at(self.inner.skew)?;
         Some(
             refresh_at
                 .duration_since(SystemTime::now())
@@ -280,8 +280,9 @@ impl TokenCache {
                 return Ok(self.adopt(&mut state, stored));
             }
             // Refreshing again would only burn a rotation: Jira rejected a
-            // token minted moments ago because of an earlier 401.
-            let fresh = held.is_some_and(|t| t.set.is_fresh(SystemTime::now()));
+            // token minted moments ago because of an earlier 401, and not
+            // for its expiry (a token past its stated expiry is refreshed).
+            let fresh = held.is_some_and(|t| t.set.rejected_while_fresh(SystemTime::now()));
             if rejected && fresh && state.minted_after_401 {
                 return Err(Error::FreshTokenRejected);
             }

@@ -6,15 +6,21 @@ use std::time::{Duration, SystemTime};
 use oauth2::{AccessToken, RefreshToken, TokenResponse};
 use url::Url;
 
-/// How long a token minted moments ago counts as fresh. Jira rejecting a fresh
-/// token is not about expiry, so refreshing again would only burn a rotation.
+/// How long a token minted moments ago counts as fresh, if it is also still
+/// short of its stated expiry (see [`TokenSet::rejected_while_fresh`]).
 pub(crate) const FRESH_FOR: Duration = Duration::from_secs(30);
 
-/// The shortest lifetime a token is credited with, whatever `expires_in`
-/// said. A server that answers `expires_in: 0` (or 1) would otherwise make
-/// every request refresh, burning a rotation each time; if Jira rejects the
-/// token sooner, the 401 path refreshes it once.
-pub const MIN_LIFETIME: Duration = FRESH_FOR;
+/// The refresh-ahead margin is at most this fraction (1/12) of a token's
+/// stated lifetime: Atlassian's default of 5 minutes of a 1-hour token,
+/// scaled down for shorter tokens. A token is therefore always used for at
+/// least 11/12 of its lifetime, which spaces proactive refreshes at least that
+/// far apart; a skew larger than the lifetime never means a refresh per call.
+pub const MAX_SKEW_SHARE: u32 = 12;
+
+/// A 401 this close to the stated expiry is taken for expiry: `expires_in`
+/// is whole seconds, and servers that round their own clock (a JWT's `exp`)
+/// end a token up to a second sooner than it says.
+pub(crate) const EXPIRY_LEEWAY: Duration = Duration::from_secs(1);
 
 /// The Jira site a token set was issued for.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -95,40 +101,51 @@ impl TokenSet {
         }
     }
 
-    /// True when the access token expires within `skew` of `now`.
+    /// When the access token is due for a refresh: its stated expiry minus
+    /// the refresh-ahead margin, which is `skew` but at most
+    /// 1/[`MAX_SKEW_SHARE`] of the stated lifetime. A token is never due
+    /// later than its stated expiry: no lifetime is ever credited beyond it.
     ///
-    /// The skew never exceeds half the token's lifetime, so a short-lived token
-    /// is still used for a while; and the lifetime counts as at least
-    /// [`MIN_LIFETIME`].
-    pub fn expires_within(&self, skew: Duration, now: SystemTime) -> bool {
-        let Some(expires_at) = self.credited_expiry() else {
-            return false;
-        };
-        let lifetime = expires_at
-            .duration_since(self.obtained_at)
-            .unwrap_or_default();
-        let skew = skew.min(lifetime / 2);
-        match expires_at.checked_sub(skew) {
-            Some(refresh_at) => now >= refresh_at,
-            None => true,
+    /// `None` when the server stated no lifetime: no `expires_in`, or
+    /// `expires_in: 0`, which would make the token dead on arrival and is
+    /// taken to mean "not stated" (the token is used until Jira rejects it,
+    /// then refreshed once), so that it cannot make every request refresh.
+    pub fn refresh_at(&self, skew: Duration) -> Option<SystemTime> {
+        let expires_at = self.expires_at?;
+        match expires_at.duration_since(self.obtained_at) {
+            Ok(lifetime) if lifetime.is_zero() => None,
+            Ok(lifetime) => {
+                let margin = skew.min(lifetime / MAX_SKEW_SHARE);
+                Some(expires_at.checked_sub(margin).unwrap_or(self.obtained_at))
+            }
+            // Expiring before it was obtained: a damaged record, so expired.
+            Err(_) => Some(expires_at),
         }
     }
 
-    /// The expiry used for refresh decisions: `expires_at`, but no earlier
-    /// than [`MIN_LIFETIME`] after the token was obtained.
-    pub(crate) fn credited_expiry(&self) -> Option<SystemTime> {
-        let expires_at = self.expires_at?;
-        Some(match self.obtained_at.checked_add(MIN_LIFETIME) {
-            Some(floor) => expires_at.max(floor),
-            None => expires_at,
-        })
+    /// True when the access token is due for a refresh at `now` (see
+    /// [`TokenSet::refresh_at`]).
+    pub fn expires_within(&self, skew: Duration, now: SystemTime) -> bool {
+        self.refresh_at(skew).is_some_and(|due| now >= due)
     }
 
-    /// True when this token was minted less than a few seconds before `now`.
-    pub(crate) fn is_fresh(&self, now: SystemTime) -> bool {
-        now.duration_since(self.obtained_at)
+    /// True when Jira rejecting this token at `now` cannot be its expiry: it
+    /// was minted under [`FRESH_FOR`] ago *and* is more than
+    /// [`EXPIRY_LEEWAY`] short of its stated expiry (or no expiry was
+    /// stated). A token rejected past (or within a second of) its stated
+    /// expiry has simply expired, whatever its age.
+    pub(crate) fn rejected_while_fresh(&self, now: SystemTime) -> bool {
+        let young = now
+            .duration_since(self.obtained_at)
             .map(|age| age < FRESH_FOR)
-            .unwrap_or(true)
+            .unwrap_or(true);
+        let before_expiry = match self.refresh_at(Duration::ZERO) {
+            Some(expires_at) => now
+                .checked_add(EXPIRY_LEEWAY)
+                .is_some_and(|later| later < expires_at),
+            None => true,
+        };
+        young && before_expiry
     }
 
     /// True when both sets carry the same access token.
@@ -162,22 +179,65 @@ mod tests {
     }
 
     #[test]
-    fn skew_is_capped_at_half_the_lifetime() {
+    fn skew_is_capped_at_a_twelfth_of_the_lifetime() {
         let t = token(60);
         let skew = Duration::from_secs(300);
-        assert!(!t.expires_within(skew, t.obtained_at + Duration::from_secs(29)));
-        assert!(t.expires_within(skew, t.obtained_at + Duration::from_secs(30)));
+        assert!(!t.expires_within(skew, t.obtained_at + Duration::from_millis(54_999)));
+        assert!(t.expires_within(skew, t.obtained_at + Duration::from_secs(55)));
     }
 
     #[test]
-    fn a_token_counts_as_living_at_least_the_minimum_lifetime() {
+    fn a_short_token_is_used_until_just_before_its_stated_expiry_and_never_past_it() {
         let skew = Duration::from_secs(300);
-        for lifetime in [0, 1, 5] {
+        for lifetime in [1, 2, 5, 8, 29] {
             let t = token(lifetime);
-            let half = MIN_LIFETIME / 2;
-            assert!(!t.expires_within(skew, t.obtained_at + half - Duration::from_secs(1)));
-            assert!(t.expires_within(skew, t.obtained_at + half));
+            let stated = Duration::from_secs(lifetime);
+            let due = stated - stated / MAX_SKEW_SHARE;
+            let at = |d: Duration| t.obtained_at + d;
+            assert!(
+                !t.expires_within(skew, at(due - Duration::from_millis(1))),
+                "{lifetime}"
+            );
+            assert!(t.expires_within(skew, at(due)), "{lifetime}");
+            assert!(t.expires_within(skew, at(stated)), "{lifetime}");
+            assert!(t.expires_within(skew, at(stated * 10)), "{lifetime}");
         }
+    }
+
+    #[test]
+    fn a_zero_lifetime_counts_as_not_stated() {
+        let t = token(0);
+        assert_eq!(t.refresh_at(Duration::from_secs(300)), None);
+        assert!(!t.expires_within(Duration::ZERO, t.obtained_at + Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn a_token_expiring_before_it_was_obtained_is_expired() {
+        let mut t = token(10);
+        t.expires_at = Some(t.obtained_at - Duration::from_secs(1));
+        assert!(t.expires_within(Duration::ZERO, t.obtained_at));
+    }
+
+    #[test]
+    fn a_rejection_is_fresh_only_when_young_and_short_of_the_stated_expiry() {
+        let short = token(8);
+        let at = |d: u64| short.obtained_at + Duration::from_millis(d);
+        assert!(short.rejected_while_fresh(at(2_000)));
+        assert!(short.rejected_while_fresh(at(6_999)));
+        // Within a second of the stated expiry, or past it: expired.
+        assert!(!short.rejected_while_fresh(at(7_000)));
+        assert!(!short.rejected_while_fresh(at(8_500)));
+        assert!(!short.rejected_while_fresh(at(60_000)));
+
+        let long = token(3600);
+        assert!(long.rejected_while_fresh(long.obtained_at + Duration::from_secs(29)));
+        assert!(!long.rejected_while_fresh(long.obtained_at + Duration::from_secs(30)));
+
+        let mut unstated = token(0);
+        assert!(unstated.rejected_while_fresh(unstated.obtained_at + Duration::from_secs(29)));
+        unstated.expires_at = None;
+        assert!(unstated.rejected_while_fresh(unstated.obtained_at + Duration::from_secs(29)));
+        assert!(!unstated.rejected_while_fresh(unstated.obtained_at + Duration::from_secs(30)));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use common::*;
 use gouqi_oauth::{MemoryStore, TokenCache};
@@ -340,4 +341,59 @@ fn credentials_from_cache_is_redacted() {
     assert!(shown.starts_with("OAuth"), "{shown}");
     assert!(!shown.contains("SECRET"), "{shown}");
     let _: Arc<dyn Send + Sync> = Arc::new(credentials);
+}
+
+/// Issue 23 through gouqi's own client: a 2 s token is refreshed before
+/// gouqi sends it past its stated expiry, about once per lifetime, and no
+/// call fails. 20 typed calls at 2 per second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_lived_tokens_are_refreshed_before_gouqi_sends_them() {
+    const LIFETIME: u64 = 2;
+    let server = MockServer::start().await;
+    let endpoint = RotatingEndpoint::with_lifetime(LIFETIME, Duration::from_secs(LIFETIME));
+    let served = Arc::new(AtomicUsize::new(0));
+    let jira_mock = StrictJira::new(&endpoint, &served);
+    let rejected = jira_mock.2.clone();
+    token_post()
+        .respond_with(endpoint.clone())
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(issue_path()))
+        .respond_with(jira_mock)
+        .mount(&server)
+        .await;
+    let first = tokens_aged(
+        "access-0",
+        Some("refresh-0"),
+        Duration::ZERO,
+        Duration::from_secs(LIFETIME),
+    );
+    let cache = TokenCache::new(source(&server), MemoryStore::with_tokens(first));
+    let jira = gouqi::r#async::Jira::new(server.uri(), gouqi::Credentials::from(cache)).unwrap();
+
+    let started = Instant::now();
+    let mut ticks = tokio::time::interval(Duration::from_millis(500));
+    let mut failed = Vec::new();
+    for _ in 0..20 {
+        ticks.tick().await;
+        if let Err(e) = jira.issues().get("ED-1").await {
+            failed.push(e.to_string());
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let refreshes = endpoint.state.lock().refreshes;
+    let rejected = rejected.load(Ordering::SeqCst);
+    eprintln!(
+        "20 calls in {elapsed:.1} s: {} failed, {refreshes} refreshes, {rejected} answered 401",
+        failed.len()
+    );
+    assert!(failed.is_empty(), "{failed:#?}");
+    let expected = elapsed / LIFETIME as f64;
+    assert!(
+        (refreshes as f64 - expected).abs() <= 1.0,
+        "{refreshes} refreshes, expected {expected:.1}"
+    );
+    assert!(rejected <= 2, "{rejected} requests answered 401");
+    assert_eq!(served.load(Ordering::SeqCst), 20);
 }

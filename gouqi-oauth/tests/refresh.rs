@@ -3,7 +3,8 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use common::*;
 use gouqi_oauth::r#async::Jira;
@@ -228,18 +229,27 @@ async fn a_401_on_a_freshly_minted_token_gets_one_refresh() {
     assert_eq!(issue.key, "ED-1");
 }
 
+/// The token response of `refresh.json`, stating `expires_in`.
+fn lasting(expires_in: u64, access: &str, refresh: &str) -> serde_json::Value {
+    let mut body = token_json("token/refresh.json", access, refresh);
+    body["expires_in"] = expires_in.into();
+    body
+}
+
 /// A revoked grant behind a fresh token surfaces as "log in again", not as
-/// a scope problem.
+/// a scope problem: for an hour's token and for a short one.
 #[tokio::test]
 async fn a_revoked_grant_behind_a_fresh_token_asks_for_a_new_login() {
+    for expires_in in [3600, 8] {
+        revoked_right_after_minting(expires_in).await;
+    }
+}
+
+async fn revoked_right_after_minting(expires_in: u64) {
     let server = MockServer::start().await;
     token_post()
         .and(body_string_contains("refresh_token=refresh-0"))
-        .respond_with(token_ok(token_json(
-            "token/refresh.json",
-            "access-1",
-            "refresh-1",
-        )))
+        .respond_with(token_ok(lasting(expires_in, "access-1", "refresh-1")))
         .expect(1)
         .mount(&server)
         .await;
@@ -265,21 +275,27 @@ async fn a_revoked_grant_behind_a_fresh_token_asks_for_a_new_login() {
         .get::<gouqi::Issue>("api", "/issue/ED-1")
         .await
         .unwrap_err();
-    assert!(err.needs_reauthorization(), "{err}");
-    assert!(err.to_string().contains("jira-mcp auth login"), "{err}");
+    assert!(err.needs_reauthorization(), "{expires_in} s: {err}");
+    assert!(
+        err.to_string().contains("jira-mcp auth login"),
+        "{expires_in} s: {err}"
+    );
 }
 
-/// A token minted because of a 401, rejected again: refreshing once more
-/// would only burn a rotation, so the diagnosis is returned instead.
+/// A token minted because of a 401, rejected again well before its stated
+/// expiry: refreshing once more would only burn a rotation, so the
+/// diagnosis is returned instead. For an hour's token and for a short one.
 #[tokio::test]
 async fn a_401_on_a_token_minted_after_a_401_is_not_refreshed_again() {
+    for expires_in in [3600, 8] {
+        rejected_again_while_fresh(expires_in).await;
+    }
+}
+
+async fn rejected_again_while_fresh(expires_in: u64) {
     let server = MockServer::start().await;
     token_post()
-        .respond_with(token_ok(token_json(
-            "token/refresh.json",
-            "access-1",
-            "refresh-1",
-        )))
+        .respond_with(token_ok(lasting(expires_in, "access-1", "refresh-1")))
         .expect(1)
         .mount(&server)
         .await;
@@ -307,7 +323,10 @@ async fn a_401_on_a_token_minted_after_a_401_is_not_refreshed_again() {
         .get::<gouqi::Issue>("api", "/issue/ED-1")
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::FreshTokenRejected), "{err}");
+    assert!(
+        matches!(err, Error::FreshTokenRejected),
+        "{expires_in} s: {err}"
+    );
     assert!(err.to_string().contains("scopes"), "{err}");
 }
 
@@ -330,6 +349,158 @@ async fn a_zero_expires_in_does_not_refresh_on_every_request() {
     .await;
     for _ in 0..5 {
         let _: gouqi::Issue = jira.get("api", "/issue/ED-1").await.unwrap();
+    }
+}
+
+/// What one client saw in a minute of calls against tokens of one lifetime.
+#[derive(Debug)]
+struct Lane {
+    expires_in: u64,
+    calls: usize,
+    failed: usize,
+    first_failure: Option<String>,
+    refreshes: usize,
+    /// Requests Jira answered 401 (each one retried after a refresh).
+    rejected: usize,
+    elapsed: Duration,
+}
+
+/// `calls` calls, one per `period`, through a client whose token endpoint
+/// states `expires_in` for tokens that really live `lifetime`. The client
+/// starts with `access-0`, minted just now (or, when `expired`, long dead).
+async fn run_lane(
+    expires_in: u64,
+    lifetime: Duration,
+    expired: bool,
+    calls: usize,
+    period: Duration,
+) -> Lane {
+    let server = MockServer::start().await;
+    let endpoint = RotatingEndpoint::with_lifetime(expires_in, lifetime);
+    let served = Arc::new(AtomicUsize::new(0));
+    let jira_mock = StrictJira::new(&endpoint, &served);
+    let rejected = jira_mock.2.clone();
+    token_post()
+        .respond_with(endpoint.clone())
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(issue_path()))
+        .respond_with(jira_mock)
+        .mount(&server)
+        .await;
+    let first = if expired {
+        endpoint.state.lock().expires = Instant::now();
+        tokens_aged(
+            "access-0",
+            Some("refresh-0"),
+            Duration::from_secs(600),
+            Duration::from_secs(300),
+        )
+    } else {
+        tokens_aged(
+            "access-0",
+            Some("refresh-0"),
+            Duration::ZERO,
+            Duration::from_secs(expires_in),
+        )
+    };
+    let jira = client(&server, MemoryStore::with_tokens(first)).await;
+
+    let started = Instant::now();
+    let mut ticks = tokio::time::interval(period);
+    let (mut failed, mut first_failure) = (0, None);
+    for _ in 0..calls {
+        ticks.tick().await;
+        if let Err(e) = jira.get::<gouqi::Issue>("api", "/issue/ED-1").await {
+            failed += 1;
+            first_failure.get_or_insert_with(|| e.to_string());
+        }
+    }
+    let elapsed = started.elapsed();
+    let state = endpoint.state.lock();
+    assert_eq!(state.invalid_grants, 0, "a refresh token was replayed");
+    Lane {
+        expires_in,
+        calls,
+        failed,
+        first_failure,
+        refreshes: state.refreshes,
+        rejected: rejected.load(Ordering::SeqCst),
+        elapsed,
+    }
+}
+
+/// Issue 23: tokens shorter than 30 s (test environments, some Data Center
+/// and identity-provider setups) are used only until their stated expiry,
+/// refreshed about once per lifetime, and a 401 on one past its expiry is
+/// refreshed, whatever its age. A minute of calls at 2 per second for each
+/// lifetime, all lifetimes at once; plus `expires_in: 0`, which must not
+/// make every call refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn short_token_lifetimes_are_honoured_for_a_minute_of_calls() {
+    const CALLS: usize = 120;
+    const PERIOD: Duration = Duration::from_millis(500);
+    let mut runs: Vec<_> = [2, 5, 8, 29]
+        .map(|secs| {
+            tokio::spawn(run_lane(
+                secs,
+                Duration::from_secs(secs),
+                false,
+                CALLS,
+                PERIOD,
+            ))
+        })
+        .into_iter()
+        .collect();
+    // `expires_in: 0` for tokens that in fact live on: the first call
+    // refreshes the dead `access-0`, and no call after it refreshes.
+    runs.push(tokio::spawn(run_lane(
+        0,
+        Duration::from_secs(3600),
+        true,
+        CALLS,
+        PERIOD,
+    )));
+    let mut lanes = Vec::new();
+    for run in runs {
+        lanes.push(run.await.unwrap());
+    }
+    for lane in &lanes {
+        eprintln!(
+            "expires_in {:>2} s: {} calls in {:.1} s, {} failed, {} refreshes (elapsed/lifetime {:.1}), {} answered 401{}",
+            lane.expires_in,
+            lane.calls,
+            lane.elapsed.as_secs_f64(),
+            lane.failed,
+            lane.refreshes,
+            if lane.expires_in == 0 {
+                0.0
+            } else {
+                lane.elapsed.as_secs_f64() / lane.expires_in as f64
+            },
+            lane.rejected,
+            lane.first_failure
+                .as_deref()
+                .map(|e| format!("; first failure: {e}"))
+                .unwrap_or_default(),
+        );
+    }
+    for lane in &lanes {
+        assert_eq!(lane.failed, 0, "{lane:?}");
+        // Never sent past its expiry (0 in quiet runs; a little slack for a
+        // call that a loaded machine holds up across the refresh margin).
+        assert!(lane.rejected <= 2, "{lane:?}");
+        if lane.expires_in == 0 {
+            assert_eq!(lane.refreshes, 1, "{lane:?}");
+        } else {
+            let expected = lane.elapsed.as_secs_f64() / lane.expires_in as f64;
+            assert!(
+                (lane.refreshes as f64 - expected).abs() <= 1.0,
+                "{} refreshes, expected {expected:.1}: {lane:?}",
+                lane.refreshes
+            );
+        }
     }
 }
 
@@ -539,12 +710,12 @@ async fn typed_accessors_find_a_token_refreshed_in_the_background_ahead_of_expir
         .await;
     issue_ok("access-0").expect(1).mount(&server).await;
     issue_ok("access-1").expect(1).mount(&server).await;
-    // Lives 60 s and is 28 s old, so the refresh-ahead point (half the
-    // lifetime) is ~2 s away.
+    // Lives 60 s and is 53 s old, so the refresh-ahead point (5 s, a
+    // twelfth of the lifetime, before expiry) is ~2 s away.
     let short = tokens_aged(
         "access-0",
         Some("refresh-0"),
-        Duration::from_secs(28),
+        Duration::from_secs(53),
         Duration::from_secs(60),
     );
     let jira = client(&server, MemoryStore::with_tokens(short)).await;

@@ -9,9 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::*;
 use gouqi_oauth::r#async::Jira;
 use gouqi_oauth::{Error, FileStore, StoreError, TokenCache, TokenStore};
-use parking_lot::Mutex;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[test]
 fn a_corrupt_file_is_reported_with_its_path_and_never_overwritten() {
@@ -142,68 +141,6 @@ fn readers_only_ever_see_a_complete_token_set() {
     assert!(reads > 0);
 }
 
-/// A token endpoint that behaves like Atlassian's: every refresh rotates the
-/// refresh token, and replaying a used one revokes the whole grant.
-#[derive(Clone, Default)]
-struct RotatingEndpoint {
-    state: Arc<Mutex<Rotation>>,
-}
-
-#[derive(Default)]
-struct Rotation {
-    current: usize,
-    revoked: bool,
-    refreshes: usize,
-    invalid_grants: usize,
-}
-
-impl Respond for RotatingEndpoint {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let form: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
-            .into_owned()
-            .collect();
-        let sent = form
-            .iter()
-            .find(|(k, _)| k == "refresh_token")
-            .map(|(_, v)| v.clone());
-        let mut s = self.state.lock();
-        if s.revoked || sent != Some(format!("refresh-{}", s.current)) {
-            s.revoked = true;
-            s.invalid_grants += 1;
-            return ResponseTemplate::new(403)
-                .set_body_raw(fixture("token/invalid-grant.json"), "application/json");
-        }
-        s.current += 1;
-        s.refreshes += 1;
-        let n = s.current;
-        token_ok(token_json(
-            "token/refresh.json",
-            &format!("access-{n}"),
-            &format!("refresh-{n}"),
-        ))
-    }
-}
-
-/// Jira accepts only the newest access token of a grant that is not revoked.
-struct StrictJira(RotatingEndpoint, Arc<AtomicUsize>);
-
-impl Respond for StrictJira {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let s = self.0.state.lock();
-        let wanted = format!("Bearer access-{}", s.current);
-        let sent = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok());
-        if !s.revoked && sent == Some(wanted.as_str()) {
-            self.1.fetch_add(1, Ordering::SeqCst);
-            ResponseTemplate::new(200).set_body_raw(fixture("jira/issue.json"), "application/json")
-        } else {
-            ResponseTemplate::new(401)
-        }
-    }
-}
-
 #[tokio::test]
 async fn two_processes_share_one_token_file_across_twenty_rotations() {
     let server = MockServer::start().await;
@@ -215,7 +152,7 @@ async fn two_processes_share_one_token_file_across_twenty_rotations() {
         .await;
     Mock::given(method("GET"))
         .and(path(issue_path()))
-        .respond_with(StrictJira(endpoint.clone(), served.clone()))
+        .respond_with(StrictJira::new(&endpoint, &served))
         .mount(&server)
         .await;
 
@@ -266,7 +203,7 @@ async fn a_process_adopts_the_token_another_process_just_rotated() {
     let served = Arc::new(AtomicUsize::new(0));
     Mock::given(method("GET"))
         .and(path(issue_path()))
-        .respond_with(StrictJira(endpoint.clone(), served.clone()))
+        .respond_with(StrictJira::new(&endpoint, &served))
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();

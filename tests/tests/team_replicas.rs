@@ -25,9 +25,10 @@ use serde_json::{Value, json};
 
 /// How long after a refresh the next forced expiry waits. gouqi-oauth takes
 /// a 401 on an access token it minted because of a 401 less than 30 s ago
-/// (`token::FRESH_FOR`) for a scope or site problem, not an expiry, and does
-/// not burn another rotation on it; Atlassian's tokens live an hour, so
-/// only a test that expires them by force can get there.
+/// (`token::FRESH_FOR`), and well before its stated expiry, for a scope or
+/// site problem, not an expiry, and does not burn another rotation on it;
+/// Atlassian's tokens live an hour, so only a test that expires them by
+/// force can get there.
 const BETWEEN_EXPIRIES: Duration = Duration::from_secs(31);
 
 /// Two replicas on one database behind the proxy, which is their public URL.

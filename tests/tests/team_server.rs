@@ -561,6 +561,62 @@ async fn twenty_users_refresh_their_atlassian_grant_once_each_across_an_expiry()
     assert_eq!(counters.refreshes, USERS, "{counters:?}");
 }
 
+/// Issue 23 on the team server: each user's `TokenCache` follows the
+/// lifetime Atlassian states, also when it is shorter than 30 s. Two users
+/// call at 2 per second for 20 s against 2 s access tokens (strict mode, so
+/// a replayed refresh token would revoke the grant): no call fails, and
+/// each user's grant is refreshed about once per lifetime.
+#[tokio::test]
+async fn short_atlassian_tokens_are_refreshed_once_per_lifetime_for_each_user() {
+    const LIFETIME: Duration = Duration::from_secs(2);
+    const CALLS: usize = 40;
+    let sim = Arc::new(
+        Simulator::start(Options {
+            access_ttl: LIFETIME,
+            ..Options::strict()
+        })
+        .await,
+    );
+    let server = start(&sim).await;
+    let mut runs = Vec::new();
+    for name in ["ann", "ben"] {
+        let tokens = server.authorize(name, SCOPES).await;
+        let session = server.session(&tokens).await;
+        runs.push(tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let mut ticks = tokio::time::interval(Duration::from_millis(500));
+            let mut failed = Vec::new();
+            for _ in 0..CALLS {
+                ticks.tick().await;
+                match session.call_tool("get_current_user", json!({})).await {
+                    Ok(o) if !o.is_error => {}
+                    Ok(o) => failed.push(o.text),
+                    Err(e) => failed.push(format!("{e:?}")),
+                }
+            }
+            (name, failed, started.elapsed())
+        }));
+    }
+    for run in runs {
+        let (name, failed, elapsed) = run.await.expect("a user's calls panicked");
+        let refreshes = sim.refreshes_of(name);
+        let expected = elapsed.as_secs_f64() / LIFETIME.as_secs_f64();
+        eprintln!(
+            "{name}: {CALLS} calls in {:.1} s, {} failed, {refreshes} refreshes (elapsed/lifetime {expected:.1})",
+            elapsed.as_secs_f64(),
+            failed.len()
+        );
+        assert!(failed.is_empty(), "{name}: {failed:#?}\n{}", server.log());
+        assert!(
+            (refreshes as f64 - expected).abs() <= 1.0,
+            "{name}: {refreshes} refreshes, expected {expected:.1}"
+        );
+    }
+    let counters = sim.counters();
+    assert_eq!(counters.invalid_grants, 0, "{counters:?}");
+    assert_eq!(counters.revocations, 0, "{counters:?}");
+}
+
 #[tokio::test]
 async fn a_read_only_token_gets_403_insufficient_scope_for_a_write_tool() {
     let sim = Simulator::start(Options::default()).await;

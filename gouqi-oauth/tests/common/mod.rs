@@ -2,13 +2,16 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use gouqi_oauth::{
     AccessToken, ClientId, ClientSecret, RefreshToken, RetryPolicy, TokenSet, TokenSource, TokenUrl,
 };
+use parking_lot::Mutex;
 use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub const CLIENT_SECRET: &str = "client-secret-never-logged";
 
@@ -116,6 +119,115 @@ pub fn token_post() -> wiremock::MockBuilder {
 
 pub fn token_ok(body: serde_json::Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
+}
+
+/// A token endpoint that behaves like Atlassian's: every refresh rotates the
+/// refresh token (`refresh-N` gives `access-N+1` / `refresh-N+1`), and
+/// replaying a used one revokes the whole grant. Its access tokens state
+/// `expires_in` and really live `lifetime` (an hour by default); `access-0`
+/// counts as minted when the endpoint is made.
+#[derive(Clone)]
+pub struct RotatingEndpoint {
+    pub state: Arc<Mutex<Rotation>>,
+}
+
+pub struct Rotation {
+    pub current: usize,
+    pub revoked: bool,
+    pub refreshes: usize,
+    pub invalid_grants: usize,
+    /// The `expires_in` of each token response.
+    pub expires_in: u64,
+    /// How long an access token really lives, from when it is minted.
+    pub lifetime: Duration,
+    /// When the current access token dies.
+    pub expires: Instant,
+}
+
+impl Default for RotatingEndpoint {
+    fn default() -> Self {
+        Self::with_lifetime(3600, Duration::from_secs(3600))
+    }
+}
+
+impl RotatingEndpoint {
+    /// Tokens that say `expires_in` and really live `lifetime`.
+    pub fn with_lifetime(expires_in: u64, lifetime: Duration) -> RotatingEndpoint {
+        RotatingEndpoint {
+            state: Arc::new(Mutex::new(Rotation {
+                current: 0,
+                revoked: false,
+                refreshes: 0,
+                invalid_grants: 0,
+                expires_in,
+                lifetime,
+                expires: Instant::now() + lifetime,
+            })),
+        }
+    }
+}
+
+impl Respond for RotatingEndpoint {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
+            .into_owned()
+            .collect();
+        let sent = form
+            .iter()
+            .find(|(k, _)| k == "refresh_token")
+            .map(|(_, v)| v.clone());
+        let mut s = self.state.lock();
+        if s.revoked || sent != Some(format!("refresh-{}", s.current)) {
+            s.revoked = true;
+            s.invalid_grants += 1;
+            return ResponseTemplate::new(403)
+                .set_body_raw(fixture("token/invalid-grant.json"), "application/json");
+        }
+        s.current += 1;
+        s.refreshes += 1;
+        s.expires = Instant::now() + s.lifetime;
+        let n = s.current;
+        let mut body = token_json(
+            "token/refresh.json",
+            &format!("access-{n}"),
+            &format!("refresh-{n}"),
+        );
+        body["expires_in"] = s.expires_in.into();
+        token_ok(body)
+    }
+}
+
+/// Jira accepts only the newest access token of a grant that is not
+/// revoked, and only while it lives; it counts the requests it served (the
+/// second field) and the ones it answered 401 (the third).
+pub struct StrictJira(
+    pub RotatingEndpoint,
+    pub Arc<AtomicUsize>,
+    pub Arc<AtomicUsize>,
+);
+
+impl StrictJira {
+    pub fn new(endpoint: &RotatingEndpoint, served: &Arc<AtomicUsize>) -> StrictJira {
+        StrictJira(endpoint.clone(), served.clone(), Arc::default())
+    }
+}
+
+impl Respond for StrictJira {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let s = self.0.state.lock();
+        let wanted = format!("Bearer access-{}", s.current);
+        let sent = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        if !s.revoked && sent == Some(wanted.as_str()) && Instant::now() < s.expires {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_raw(fixture("jira/issue.json"), "application/json")
+        } else {
+            self.2.fetch_add(1, Ordering::SeqCst);
+            ResponseTemplate::new(401)
+        }
+    }
 }
 
 /// The secrets the no-leak tests plant and then look for in the logs.
