@@ -39,12 +39,13 @@ async fn an_access_token_that_expires_mid_session_is_refreshed_transparently() {
     myself("access-1").expect(1).mount(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tokens.json");
-    // Lives 60 s in all and is 26 s old; past half its life (the capped
-    // skew) it is renewed.
+    // Lives 60 s in all and is 52 s old; 5 s before its expiry (the skew,
+    // capped at a twelfth of the lifetime) it is renewed, 2 to 3 s from now
+    // (the token file keeps whole seconds).
     let short = tokens(
         "access-0",
         "refresh-0",
-        Duration::from_secs(26),
+        Duration::from_secs(52),
         Duration::from_secs(60),
     );
     FileStore::new(&file).save(&short).unwrap();
