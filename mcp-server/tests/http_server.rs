@@ -21,8 +21,8 @@ use jira_mcp::http::TeamState;
 use jira_mcp::store::crypto::Sealer;
 use jira_mcp::store::grant::UserGrantStore;
 use jira_mcp::store::{
-    ClientRecord, CodeRecord, PendingRecord, RefreshUse, StoreError, StoreResult, TeamStore,
-    TokenHash, TokenRecord, UnixTime, UserId, UserRecord, now,
+    ClientRecord, CodeRecord, FamilyStart, PendingRecord, RefreshUse, StoreError, StoreResult,
+    TeamStore, TokenHash, TokenRecord, UnixTime, UserId, UserRecord, now,
 };
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -319,16 +319,16 @@ impl TeamStore for Flaky {
     async fn put_code(&self, k: &TokenHash, r: &CodeRecord) -> StoreResult<()> {
         self.inner.put_code(k, r).await
     }
-    async fn take_code(&self, k: &TokenHash) -> StoreResult<Option<CodeRecord>> {
-        self.inner.take_code(k).await
+    async fn take_code(&self, k: &TokenHash, f: &FamilyStart) -> StoreResult<Option<CodeRecord>> {
+        self.inner.take_code(k, f).await
     }
-    async fn put_access(&self, k: &TokenHash, r: &TokenRecord) -> StoreResult<()> {
+    async fn put_access(&self, k: &TokenHash, r: &TokenRecord) -> StoreResult<bool> {
         self.inner.put_access(k, r).await
     }
     async fn access(&self, k: &TokenHash) -> StoreResult<Option<TokenRecord>> {
         self.inner.access(k).await
     }
-    async fn put_refresh(&self, k: &TokenHash, r: &TokenRecord) -> StoreResult<()> {
+    async fn put_refresh(&self, k: &TokenHash, r: &TokenRecord) -> StoreResult<bool> {
         self.inner.put_refresh(k, r).await
     }
     async fn take_refresh(&self, k: &TokenHash) -> StoreResult<RefreshUse> {
@@ -345,6 +345,9 @@ impl TeamStore for Flaky {
     }
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
         self.inner.purge_expired(now).await
+    }
+    async fn purge_unused_clients(&self, before: UnixTime) -> StoreResult<u64> {
+        self.inner.purge_unused_clients(before).await
     }
 }
 

@@ -175,7 +175,7 @@ async fn replicas_starting_at_once_on_an_empty_database_all_come_up() {
         .await
         .unwrap()
         .get("n");
-    assert_eq!(applied, 1, "each migration is applied once");
+    assert_eq!(applied, 2, "each migration is applied once");
     let users: i64 = sqlx::query("SELECT count(*) AS n FROM users")
         .fetch_one(&mut conn)
         .await

@@ -126,7 +126,12 @@ pub async fn serve(config: Config) -> crate::cli::Outcome {
         })?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!("jira-mcp listening on http://{bound}");
-    let purge = tokio::spawn(purge_expired(team.store.clone()));
+    let purge = tokio::spawn(purge_expired(
+        team.store.clone(),
+        settings.abuse.unused_client_ttl,
+    ));
+    // The peer's address reaches the authorization endpoints' rate limits.
+    let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(crate::cli::stop_signal())
         .await;
@@ -138,28 +143,50 @@ pub async fn serve(config: Config) -> crate::cli::Outcome {
 }
 
 /// The default SQLite file lives in the data directory, which may not exist
-/// yet on a fresh machine.
-fn prepare_sqlite_dir(database: &str) -> Result<(), String> {
+/// yet on a fresh machine. What is created is private to the user (0700):
+/// it holds the store, its WAL and lock files.
+pub fn prepare_sqlite_dir(database: &str) -> Result<(), String> {
     let Some(path) = database.strip_prefix("sqlite://") else {
         return Ok(());
     };
     let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {} for the team store: {e}", dir.display())),
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(dir)
+                .map_err(|e| format!("cannot create {} for the team store: {e}", dir.display()))
+        }
         _ => Ok(()),
     }
 }
 
-/// Deletes expired records now and then; a failure is logged and retried.
-async fn purge_expired(store: Arc<dyn TeamStore>) {
+/// Deletes expired records, and clients that never completed an
+/// authorization within `unused_client_ttl`, now and then; a failure is
+/// logged and retried.
+async fn purge_expired(store: Arc<dyn TeamStore>, unused_client_ttl: Duration) {
     let mut ticks = tokio::time::interval(PURGE_EVERY);
     loop {
         ticks.tick().await;
-        match store.purge_expired(crate::store::now()).await {
+        let now = crate::store::now();
+        match store.purge_expired(now).await {
             Ok(n) if n > 0 => tracing::info!(purged = n, "purged expired records"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not purge expired records"),
+        }
+        let cutoff = now.saturating_sub(unused_client_ttl.as_secs() as i64);
+        match store.purge_unused_clients(cutoff).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(
+                    purged = n,
+                    "deleted clients that never completed an authorization"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not delete unused clients"),
         }
     }
 }
