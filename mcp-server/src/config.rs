@@ -20,7 +20,7 @@ pub use team::{DEFAULT_RATE_LIMIT, DEFAULT_USER_CACHE_SIZE, TeamSettings};
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8080/callback";
 
 /// Every setting, by its environment variable name.
-pub const VARIABLES: [&str; 38] = [
+pub const VARIABLES: [&str; 43] = [
     "JIRA_URL",
     "JIRA_DEPLOYMENT",
     "JIRA_AUTH_TYPE",
@@ -57,12 +57,17 @@ pub const VARIABLES: [&str; 38] = [
     "JIRA_MCP_ALLOWED_HOSTS",
     "JIRA_MCP_ALLOWED_ORIGINS",
     "JIRA_MCP_USER_CACHE_SIZE",
+    "JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME",
+    "JIRA_MCP_AUTHZ_RATE_LIMIT",
+    "JIRA_MCP_REGISTER_RATE_LIMIT",
+    "JIRA_MCP_TRUSTED_PROXIES",
+    "JIRA_MCP_UNUSED_CLIENT_TTL_SECS",
     "JIRA_MCP_CONFIG",
     "RUST_LOG",
 ];
 
 /// Settings that take a list (space- or comma-separated, or a TOML array).
-const LISTS: [&str; 7] = [
+const LISTS: [&str; 8] = [
     "JIRA_OAUTH_SCOPES",
     "JIRA_MCP_TOOLS",
     "JIRA_MCP_DISABLED_TOOLS",
@@ -70,15 +75,20 @@ const LISTS: [&str; 7] = [
     "JIRA_MCP_PREVIOUS_ENCRYPTION_KEYS",
     "JIRA_MCP_ALLOWED_HOSTS",
     "JIRA_MCP_ALLOWED_ORIGINS",
+    "JIRA_MCP_TRUSTED_PROXIES",
 ];
 
 /// Settings that may be given as TOML integers.
-const NUMBERS: [&str; 5] = [
+const NUMBERS: [&str; 9] = [
     "JIRA_TIMEOUT_SECS",
     "JIRA_MCP_ACCESS_TOKEN_TTL_SECS",
     "JIRA_MCP_REFRESH_TOKEN_TTL_SECS",
     "JIRA_MCP_RATE_LIMIT",
     "JIRA_MCP_USER_CACHE_SIZE",
+    "JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME",
+    "JIRA_MCP_AUTHZ_RATE_LIMIT",
+    "JIRA_MCP_REGISTER_RATE_LIMIT",
+    "JIRA_MCP_UNUSED_CLIENT_TTL_SECS",
 ];
 
 /// The longest `JIRA_TIMEOUT_SECS` accepted (a day).

@@ -979,6 +979,48 @@ fn team_settings_that_cannot_work_are_refused_at_start_with_the_fix() {
     let team = config.team.unwrap();
     assert_eq!(team.allowed_hosts, ["jira-mcp.example.com"]);
     assert_eq!(team.allowed_origins, ["https://jira-mcp.example.com"]);
+
+    // Issue 16: the absolute refresh lifetime and the abuse limits.
+    assert_eq!(team.refresh_max_lifetime, Duration::from_secs(90 * 86_400));
+    assert_eq!(team.abuse.per_minute, 60);
+    assert_eq!(team.abuse.registrations_per_hour, 20);
+    assert!(team.abuse.trusted_proxies.is_empty());
+    assert_eq!(team.abuse.unused_client_ttl, Duration::from_secs(86_400));
+    let team = team_config(&[
+        ("JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME", "3600"),
+        ("JIRA_MCP_AUTHZ_RATE_LIMIT", "10"),
+        ("JIRA_MCP_REGISTER_RATE_LIMIT", "2"),
+        ("JIRA_MCP_TRUSTED_PROXIES", "10.0.0.5, 192.168.0.0/16,::1"),
+        ("JIRA_MCP_UNUSED_CLIENT_TTL_SECS", "600"),
+    ])
+    .unwrap()
+    .team
+    .unwrap();
+    assert_eq!(team.refresh_max_lifetime, Duration::from_secs(3600));
+    assert_eq!(
+        (team.abuse.per_minute, team.abuse.registrations_per_hour),
+        (10, 2)
+    );
+    let proxies: Vec<String> = team
+        .abuse
+        .trusted_proxies
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(proxies, ["10.0.0.5/32", "192.168.0.0/16", "::1/128"]);
+    assert_eq!(team.abuse.unused_client_ttl, Duration::from_secs(600));
+    refused(
+        &[("JIRA_MCP_TRUSTED_PROXIES", "10.0.0.5,proxy.internal")],
+        "`proxy.internal` is not an IP address or CIDR range",
+    );
+    refused(
+        &[("JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME", "90d")],
+        "JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME",
+    );
+    refused(
+        &[("JIRA_MCP_REGISTER_RATE_LIMIT", "0")],
+        "JIRA_MCP_REGISTER_RATE_LIMIT",
+    );
 }
 
 /// The binary: `serve --http` opens the SQLite store in place, prints the

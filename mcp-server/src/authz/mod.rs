@@ -153,8 +153,9 @@ pub fn router(state: Arc<AuthzState>) -> Router {
         .with_state(state)
 }
 
-/// Revokes every MCP token of `user` (logout from every client); other
-/// users' tokens are untouched. Their Atlassian grant stays, so that the
+/// Revokes every MCP token of `user` (logout from every client) and deletes
+/// their unredeemed codes, in one transaction; other users' tokens are
+/// untouched. Returns how many tokens and codes that was. Their Atlassian grant stays, so that the
 /// user can authorize a client again without consenting at Atlassian.
 pub async fn revoke_user(store: &dyn TeamStore, user: &UserId) -> StoreResult<u64> {
     let revoked = store.revoke_user_tokens(user).await?;

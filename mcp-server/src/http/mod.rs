@@ -190,3 +190,22 @@ async fn purge_expired(store: Arc<dyn TeamStore>, unused_client_ttl: Duration) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_is_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("share").join("jira-mcp");
+        let url = format!("sqlite://{}?mode=rwc", data.join("team.db").display());
+        super::prepare_sqlite_dir(&url).unwrap();
+        for created in [&data, data.parent().unwrap()] {
+            let mode = std::fs::metadata(created).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", created.display());
+        }
+        // Idempotent on an existing directory.
+        super::prepare_sqlite_dir(&url).unwrap();
+    }
+}
