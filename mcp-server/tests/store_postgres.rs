@@ -280,3 +280,16 @@ async fn describe_names_the_database_without_credentials() {
     assert!(!described.contains("hunter2"), "{described}");
     assert!(!described.contains("postgres@"), "{described}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_issued_before_the_token_families_migration_keep_working() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    let (access, refresh, _) =
+        version_one_with_tokens::<sqlx::Postgres>("postgres", &mut conn).await;
+    conn.close().await.unwrap();
+    let store = open(&url).await;
+    tokens_survive_the_upgrade(&store, &access, &refresh).await;
+}
