@@ -20,7 +20,7 @@ pub use team::{ALLOW_ANY, DEFAULT_RATE_LIMIT, DEFAULT_USER_CACHE_SIZE, TeamSetti
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8080/callback";
 
 /// Every setting, by its environment variable name.
-pub const VARIABLES: [&str; 41] = [
+pub const VARIABLES: [&str; 46] = [
     "JIRA_URL",
     "JIRA_DEPLOYMENT",
     "JIRA_AUTH_TYPE",
@@ -60,12 +60,17 @@ pub const VARIABLES: [&str; 41] = [
     "JIRA_MCP_HEADER_TIMEOUT_SECS",
     "JIRA_MCP_BODY_TIMEOUT_SECS",
     "JIRA_MCP_MAX_CONNECTIONS",
+    "JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME",
+    "JIRA_MCP_AUTHZ_RATE_LIMIT",
+    "JIRA_MCP_REGISTER_RATE_LIMIT",
+    "JIRA_MCP_TRUSTED_PROXIES",
+    "JIRA_MCP_UNUSED_CLIENT_TTL_SECS",
     "JIRA_MCP_CONFIG",
     "RUST_LOG",
 ];
 
 /// Settings that take a list (space- or comma-separated, or a TOML array).
-const LISTS: [&str; 7] = [
+const LISTS: [&str; 8] = [
     "JIRA_OAUTH_SCOPES",
     "JIRA_MCP_TOOLS",
     "JIRA_MCP_DISABLED_TOOLS",
@@ -73,10 +78,11 @@ const LISTS: [&str; 7] = [
     "JIRA_MCP_PREVIOUS_ENCRYPTION_KEYS",
     "JIRA_MCP_ALLOWED_HOSTS",
     "JIRA_MCP_ALLOWED_ORIGINS",
+    "JIRA_MCP_TRUSTED_PROXIES",
 ];
 
 /// Settings that may be given as TOML integers.
-const NUMBERS: [&str; 8] = [
+const NUMBERS: [&str; 12] = [
     "JIRA_TIMEOUT_SECS",
     "JIRA_MCP_ACCESS_TOKEN_TTL_SECS",
     "JIRA_MCP_REFRESH_TOKEN_TTL_SECS",
@@ -85,6 +91,10 @@ const NUMBERS: [&str; 8] = [
     "JIRA_MCP_HEADER_TIMEOUT_SECS",
     "JIRA_MCP_BODY_TIMEOUT_SECS",
     "JIRA_MCP_MAX_CONNECTIONS",
+    "JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME",
+    "JIRA_MCP_AUTHZ_RATE_LIMIT",
+    "JIRA_MCP_REGISTER_RATE_LIMIT",
+    "JIRA_MCP_UNUSED_CLIENT_TTL_SECS",
 ];
 
 /// The longest `JIRA_TIMEOUT_SECS` accepted (a day).

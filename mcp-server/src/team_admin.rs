@@ -35,8 +35,9 @@ pub async fn users(config: &Config) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `jira-mcp team revoke USER`: revokes every MCP token of one user (their
-/// assistants must authorize again); other users are untouched.
+/// `jira-mcp team revoke USER`: revokes every MCP token of one user and
+/// deletes their unredeemed authorization codes (their assistants must
+/// authorize again); other users are untouched.
 pub async fn revoke(config: &Config, who: &str) -> Outcome {
     let store = open(config).await?;
     let user = find(store.as_ref(), who).await?;
@@ -44,7 +45,8 @@ pub async fn revoke(config: &Config, who: &str) -> Outcome {
         .await
         .map_err(|e| e.to_string())?;
     eprintln!(
-        "Revoked {revoked} MCP token(s) of {} ({}); their Atlassian grant is kept.",
+        "Revoked {revoked} MCP token(s) and unredeemed code(s) of {} ({}); their Atlassian \
+         grant is kept.",
         user.id, user.account_id
     );
     Ok(ExitCode::SUCCESS)

@@ -11,7 +11,7 @@ use std::time::Duration;
 use e2e_tests::sim::{Options, Simulator};
 use jira_mcp::auth::OAuthSetup;
 use jira_mcp::authz::tokens::{Rejection, authenticate, random_secret};
-use jira_mcp::authz::{self, AuthzState, pkce};
+use jira_mcp::authz::{self, AbuseLimits, AuthzState, pkce};
 use jira_mcp::config::{Config, Flags};
 use jira_mcp::store::crypto::Sealer;
 use jira_mcp::store::sqlite::SqliteStore;
@@ -74,7 +74,29 @@ fn config(vars: Vec<(String, String)>) -> Config {
     Config::load_from(&Flags::default(), &move |name| env.get(name).cloned(), None).unwrap()
 }
 
+/// What a test may change in the server it starts.
+struct Setup {
+    /// The store (default: a fresh SQLite database in memory).
+    store: Option<Arc<dyn TeamStore>>,
+    abuse: AbuseLimits,
+    refresh_max_lifetime: Duration,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            store: None,
+            abuse: AbuseLimits::default(),
+            refresh_max_lifetime: Duration::from_secs(90 * 24 * 3600),
+        }
+    }
+}
+
 async fn start() -> Harness {
+    start_with(Setup::default()).await
+}
+
+async fn start_with(setup: Setup) -> Harness {
     logs();
     let sim = Simulator::start(Options::default()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -83,7 +105,10 @@ async fn start() -> Harness {
     let callback = format!("{base}/oauth/atlassian/callback");
     let config = config(sim.env(&callback, &dir.path().join("unused-tokens.json")));
     let atlassian = OAuthSetup::from_config(&config).unwrap();
-    let store: Arc<dyn TeamStore> = Arc::new(SqliteStore::memory().await.unwrap());
+    let store: Arc<dyn TeamStore> = match setup.store {
+        Some(store) => store,
+        None => Arc::new(SqliteStore::memory().await.unwrap()),
+    };
     let sealer = Arc::new(Sealer::from_base64(&Sealer::generate_key(), &[]).unwrap());
     let signed_in = Arc::new(Mutex::new(Vec::new()));
     let state = Arc::new(AuthzState {
@@ -95,12 +120,16 @@ async fn start() -> Harness {
         config: Arc::new(config),
         access_ttl: Duration::from_secs(3600),
         refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+        refresh_max_lifetime: setup.refresh_max_lifetime,
+        abuse: setup.abuse,
         on_sign_in: Some(Arc::new({
             let signed_in = signed_in.clone();
             move |user: &UserId| signed_in.lock().unwrap().push(user.clone())
         })),
     });
     let app = authz::router(state.clone());
+    // With the peer's address, as `serve --http` runs it (the rate limits).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -1132,7 +1161,7 @@ async fn a_code_atlassian_refuses_asks_the_user_to_consent_again() {
 }
 
 #[tokio::test]
-async fn of_two_concurrent_exchanges_of_one_code_exactly_one_succeeds() {
+async fn of_two_concurrent_exchanges_of_one_code_at_most_one_succeeds() {
     let h = start().await;
     let client_id = h.public_client().await;
     let pkce = pkce_pair();
@@ -1145,7 +1174,452 @@ async fn of_two_concurrent_exchanges_of_one_code_exactly_one_succeeds() {
         .iter()
         .filter(|(status, _)| *status == StatusCode::OK)
         .count();
-    assert_eq!(ok, 1, "{first:?} {second:?}");
+    // The second use revokes what the first got: one answer may still
+    // carry tokens (dead ones, see the race tests below), never two.
+    assert!(ok <= 1, "{first:?} {second:?}");
+}
+
+// ---------------------------------------------------------------- races (issue 16)
+
+/// Limits no race test reaches (hundreds of requests from 127.0.0.1).
+fn no_rate_limits() -> AbuseLimits {
+    AbuseLimits {
+        per_minute: 1_000_000,
+        registrations_per_hour: 1_000_000,
+        ..AbuseLimits::default()
+    }
+}
+
+/// A store on a fresh Postgres database when the tests have one.
+async fn postgres_setup() -> Option<Setup> {
+    let url = e2e_tests::postgres::fresh_database().await?;
+    let store = jira_mcp::store::open(&url).await.unwrap();
+    Some(Setup {
+        store: Some(store),
+        abuse: no_rate_limits(),
+        ..Setup::default()
+    })
+}
+
+const TRIALS: usize = 50;
+
+/// Sends `racers` identical `/token` requests at once; their answers.
+async fn token_race(
+    h: &Harness,
+    racers: usize,
+    form: Vec<(&'static str, String)>,
+) -> Vec<(StatusCode, Value)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..racers {
+        let (http, url, form) = (h.http.clone(), format!("{}/token", h.base), form.clone());
+        tasks.spawn(async move {
+            let response = http.post(url).form(&form).send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        });
+    }
+    tasks.join_all().await
+}
+
+/// How many of the tokens in these `/token` answers still work.
+async fn live_tokens(h: &Harness, client_id: &str, answers: &[(StatusCode, Value)]) -> usize {
+    let mut alive = 0;
+    for (_, tokens) in answers.iter().filter(|(s, _)| *s == StatusCode::OK) {
+        alive += usize::from(h.authenticate(&text(tokens, "access_token")).await.is_ok());
+        let (status, _) = h.refresh(client_id, &text(tokens, "refresh_token")).await;
+        alive += usize::from(status == StatusCode::OK);
+    }
+    alive
+}
+
+/// Issue 16, point 2: N concurrent refreshes with one refresh token (8, or
+/// 2, racers) over 50 trials: whoever wins, the replays revoke the family,
+/// and afterwards no token of it works.
+async fn racing_refreshes_leave_no_live_token(h: Harness) {
+    let client_id = h.public_client().await;
+    let ann = h
+        .state
+        .store
+        .upsert_user("ann", "site", None)
+        .await
+        .unwrap()
+        .id;
+    let (mut alive, mut won) = (0, 0);
+    for trial in 0..TRIALS {
+        let refresh = random_secret();
+        let record = TokenRecord {
+            client_id: client_id.clone(),
+            user: ann.clone(),
+            scopes: vec!["jira:read".into()],
+            audience: h.state.resource.clone(),
+            family: random_secret(),
+            expires_at: now() + 600,
+        };
+        assert!(
+            h.state
+                .store
+                .put_refresh(&TokenHash::of(&refresh), &record)
+                .await
+                .unwrap()
+        );
+        let racers = if trial % 2 == 0 { 8 } else { 2 };
+        let form = vec![
+            ("grant_type", "refresh_token".to_string()),
+            ("client_id", client_id.clone()),
+            ("refresh_token", refresh),
+        ];
+        let answers = token_race(&h, racers, form).await;
+        let ok = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+        assert!(ok <= 1, "{answers:?}");
+        won += ok;
+        alive += live_tokens(&h, &client_id, &answers).await;
+    }
+    assert_eq!(
+        alive, 0,
+        "{alive} live tokens after {TRIALS} trials ({won} answered with tokens)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_refreshes_leave_no_live_token_on_sqlite() {
+    // On a file: a pool of several connections, as `serve --http` runs it.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("team.db").display());
+    let store = jira_mcp::store::open(&url).await.unwrap();
+    racing_refreshes_leave_no_live_token(
+        start_with(Setup {
+            store: Some(store),
+            abuse: no_rate_limits(),
+            ..Setup::default()
+        })
+        .await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_refreshes_leave_no_live_token_on_postgres() {
+    let Some(setup) = postgres_setup().await else {
+        return;
+    };
+    racing_refreshes_leave_no_live_token(start_with(setup).await).await;
+}
+
+/// Issue 16, point 3: N concurrent redemptions of one code (2, or 8,
+/// racers) over 50 trials: afterwards no token issued for it works.
+async fn racing_code_redemptions_leave_no_live_token(h: Harness) {
+    let client_id = h.public_client().await;
+    let ann = h
+        .state
+        .store
+        .upsert_user("ann", "site", None)
+        .await
+        .unwrap()
+        .id;
+    let pkce = pkce_pair();
+    let mut alive = 0;
+    for trial in 0..TRIALS {
+        let code = random_secret();
+        let record = CodeRecord {
+            client_id: client_id.clone(),
+            user: ann.clone(),
+            redirect_uri: CLIENT_REDIRECT.into(),
+            code_challenge: pkce.challenge.clone(),
+            scopes: vec!["jira:read".into()],
+            resource: h.state.resource.clone(),
+            expires_at: now() + 60,
+        };
+        h.state
+            .store
+            .put_code(&TokenHash::of(&code), &record)
+            .await
+            .unwrap();
+        let racers = if trial % 2 == 0 { 2 } else { 8 };
+        let form = vec![
+            ("grant_type", "authorization_code".to_string()),
+            ("client_id", client_id.clone()),
+            ("code", code),
+            ("redirect_uri", CLIENT_REDIRECT.to_string()),
+            ("code_verifier", pkce.verifier.clone()),
+        ];
+        let answers = token_race(&h, racers, form).await;
+        assert!(
+            answers.iter().filter(|(s, _)| *s == StatusCode::OK).count() <= 1,
+            "{answers:?}"
+        );
+        alive += live_tokens(&h, &client_id, &answers).await;
+    }
+    assert_eq!(alive, 0, "{alive} live tokens after {TRIALS} trials");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_code_redemptions_leave_no_live_token_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("team.db").display());
+    let store = jira_mcp::store::open(&url).await.unwrap();
+    racing_code_redemptions_leave_no_live_token(
+        start_with(Setup {
+            store: Some(store),
+            abuse: no_rate_limits(),
+            ..Setup::default()
+        })
+        .await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_code_redemptions_leave_no_live_token_on_postgres() {
+    let Some(setup) = postgres_setup().await else {
+        return;
+    };
+    racing_code_redemptions_leave_no_live_token(start_with(setup).await).await;
+}
+
+/// Issue 16, point 10: a code issued just before `jira-mcp team revoke`
+/// gives nothing after it.
+#[tokio::test]
+async fn a_code_issued_before_a_user_is_revoked_is_refused_after() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let pkce = pkce_pair();
+    let back = h.authorize(&client_id, &pkce).await;
+    let users = h.state.store.users().await.unwrap();
+    assert_eq!(users.len(), 1);
+    let revoked = authz::revoke_user(h.state.store.as_ref(), &users[0].id)
+        .await
+        .unwrap();
+    let (status, answer) = h.exchange(&client_id, &back["code"], &pkce.verifier).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["error"], "invalid_grant");
+    assert_eq!(revoked, 1, "the unredeemed code is counted");
+}
+
+/// Issue 16, point 12: an authorization ends at
+/// JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME after the code's redemption, however
+/// often it is refreshed (each refresh token alone lives 30 days).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshing_cannot_extend_an_authorization_past_its_maximum_lifetime() {
+    let h = start_with(Setup {
+        refresh_max_lifetime: Duration::from_secs(2),
+        ..Setup::default()
+    })
+    .await;
+    let (client_id, first) = h.logged_in().await;
+    let (status, second) = h.refresh(&client_id, &text(&first, "refresh_token")).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert!(h.authenticate(&text(&second, "access_token")).await.is_ok());
+    // Past the family's end (2 s, counted in whole seconds).
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert!(matches!(
+        h.authenticate(&text(&second, "access_token")).await,
+        Err(Rejection::Invalid)
+    ));
+    let (status, answer) = h.refresh(&client_id, &text(&second, "refresh_token")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["error"], "invalid_grant");
+}
+
+// ---------------------------------------------------------------- abuse (issue 16, point 4)
+
+#[tokio::test]
+async fn registrations_are_limited_per_address() {
+    let h = start_with(Setup {
+        abuse: AbuseLimits {
+            registrations_per_hour: 3,
+            ..AbuseLimits::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    for _ in 0..3 {
+        h.public_client().await;
+    }
+    let register = |forwarded: Option<&'static str>| {
+        let mut post = h.http.post(format!("{}/register", h.base)).json(
+            &json!({"redirect_uris": [CLIENT_REDIRECT], "token_endpoint_auth_method": "none"}),
+        );
+        if let Some(forwarded) = forwarded {
+            post = post.header("x-forwarded-for", forwarded);
+        }
+        post.send()
+    };
+    let refused = register(None).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A registration comes back every 20 minutes.
+    assert!((1..=1200).contains(&retry), "{retry}");
+    let message = refused.text().await.unwrap();
+    assert!(
+        message.contains("JIRA_MCP_REGISTER_RATE_LIMIT"),
+        "{message}"
+    );
+    // The peer is not a trusted proxy: its X-Forwarded-For changes nothing.
+    let spoofed = register(Some("203.0.113.7")).await.unwrap();
+    assert_eq!(spoofed.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The other endpoints have their own limit.
+    let metadata = h
+        .get(&format!(
+            "{}/.well-known/oauth-authorization-server",
+            h.base
+        ))
+        .await;
+    assert_eq!(metadata.status(), StatusCode::OK);
+    let (status, _) = h.refresh("client", "unknown").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_limited() {
+    let h = start_with(Setup {
+        abuse: AbuseLimits {
+            registrations_per_hour: 1,
+            trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+            ..AbuseLimits::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let register = |forwarded: &'static str| {
+        h.http
+            .post(format!("{}/register", h.base))
+            .header("x-forwarded-for", forwarded)
+            .json(
+                &json!({"redirect_uris": [CLIENT_REDIRECT], "token_endpoint_auth_method": "none"}),
+            )
+            .send()
+    };
+    assert_eq!(
+        register("203.0.113.7").await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        register("203.0.113.7").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy has its own allowance; what a
+    // client prepends itself is not believed.
+    assert_eq!(
+        register("203.0.113.8").await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        register("198.51.100.1, 203.0.113.8")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn every_unauthenticated_authorization_endpoint_is_limited_per_address() {
+    let h = start_with(Setup {
+        abuse: AbuseLimits {
+            per_minute: 4,
+            ..AbuseLimits::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let client_id = h.public_client().await;
+    let pkce = pkce_pair();
+    // Four requests: the authorize page, and three others.
+    let consent = h
+        .consent_page(&h.authorize_url(&client_id, &pkce, &[]))
+        .await;
+    assert_eq!(
+        h.refresh(&client_id, "unknown").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let callback = h
+        .get(&format!(
+            "{}/oauth/atlassian/callback?state=x&code=y",
+            h.base
+        ))
+        .await;
+    assert!(callback.status().is_client_error(), "{}", callback.status());
+    let revoke = h
+        .http
+        .post(format!("{}/revoke", h.base))
+        .form(&[("token", "unknown"), ("client_id", client_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::OK);
+    // The fifth, whichever endpoint, waits.
+    let limited = [
+        h.get(&h.authorize_url(&client_id, &pkce, &[])).await,
+        h.post_consent(
+            Some(&consent.cookie),
+            &consent.request,
+            &consent.csrf,
+            "approve",
+        )
+        .await,
+        h.get(&format!(
+            "{}/oauth/atlassian/callback?state=x&code=y",
+            h.base
+        ))
+        .await,
+        h.http
+            .post(format!("{}/token", h.base))
+            .form(&[("grant_type", "refresh_token")])
+            .send()
+            .await
+            .unwrap(),
+        h.http
+            .post(format!("{}/revoke", h.base))
+            .form(&[("token", "unknown")])
+            .send()
+            .await
+            .unwrap(),
+    ];
+    for response in limited {
+        assert_eq!(
+            response.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            response.url()
+        );
+        assert!(response.headers().contains_key("retry-after"));
+    }
+    // The metadata is not limited.
+    let metadata = h
+        .get(&format!(
+            "{}/.well-known/oauth-authorization-server",
+            h.base
+        ))
+        .await;
+    assert_eq!(metadata.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn clients_that_never_complete_an_authorization_are_purged() {
+    // Purged as soon as they are older than the (here zero) age: the
+    // next registration purges them.
+    let h = start_with(Setup {
+        abuse: AbuseLimits {
+            unused_client_ttl: Duration::ZERO,
+            ..AbuseLimits::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let (used, tokens) = h.logged_in().await;
+    let abandoned = h.public_client().await;
+    assert!(h.state.store.client(&abandoned).await.unwrap().is_some());
+    h.public_client().await;
+    assert_eq!(h.state.store.client(&abandoned).await.unwrap(), None);
+    let page = h.get(&h.authorize_url(&abandoned, &pkce_pair(), &[])).await;
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    // The client that completed an authorization stays, and works.
+    assert!(h.state.store.client(&used).await.unwrap().is_some());
+    let (status, refreshed) = h.refresh(&used, &text(&tokens, "refresh_token")).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
 }
 
 #[tokio::test]

@@ -21,8 +21,8 @@ use jira_mcp::http::TeamState;
 use jira_mcp::store::crypto::Sealer;
 use jira_mcp::store::grant::UserGrantStore;
 use jira_mcp::store::{
-    ClientRecord, CodeRecord, PendingRecord, RefreshUse, StoreError, StoreResult, TeamStore,
-    TokenHash, TokenRecord, UnixTime, UserId, UserRecord, now,
+    ClientRecord, CodeRecord, FamilyStart, PendingRecord, RefreshUse, StoreError, StoreResult,
+    TeamStore, TokenHash, TokenRecord, UnixTime, UserId, UserRecord, now,
 };
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -326,16 +326,16 @@ impl TeamStore for Flaky {
     async fn put_code(&self, k: &TokenHash, r: &CodeRecord) -> StoreResult<()> {
         self.inner.put_code(k, r).await
     }
-    async fn take_code(&self, k: &TokenHash) -> StoreResult<Option<CodeRecord>> {
-        self.inner.take_code(k).await
+    async fn take_code(&self, k: &TokenHash, f: &FamilyStart) -> StoreResult<Option<CodeRecord>> {
+        self.inner.take_code(k, f).await
     }
-    async fn put_access(&self, k: &TokenHash, r: &TokenRecord) -> StoreResult<()> {
+    async fn put_access(&self, k: &TokenHash, r: &TokenRecord) -> StoreResult<bool> {
         self.inner.put_access(k, r).await
     }
     async fn access(&self, k: &TokenHash) -> StoreResult<Option<TokenRecord>> {
         self.inner.access(k).await
     }
-    async fn put_refresh(&self, k: &TokenHash, r: &TokenRecord) -> StoreResult<()> {
+    async fn put_refresh(&self, k: &TokenHash, r: &TokenRecord) -> StoreResult<bool> {
         self.inner.put_refresh(k, r).await
     }
     async fn take_refresh(&self, k: &TokenHash) -> StoreResult<RefreshUse> {
@@ -352,6 +352,9 @@ impl TeamStore for Flaky {
     }
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
         self.inner.purge_expired(now).await
+    }
+    async fn purge_unused_clients(&self, before: UnixTime) -> StoreResult<u64> {
+        self.inner.purge_unused_clients(before).await
     }
 }
 
@@ -1284,6 +1287,48 @@ fn team_settings_that_cannot_work_are_refused_at_start_with_the_fix() {
     let team = config.team.unwrap();
     assert_eq!(team.allowed_hosts, ["jira-mcp.example.com"]);
     assert_eq!(team.allowed_origins, ["https://jira-mcp.example.com"]);
+
+    // Issue 16: the absolute refresh lifetime and the abuse limits.
+    assert_eq!(team.refresh_max_lifetime, Duration::from_secs(90 * 86_400));
+    assert_eq!(team.abuse.per_minute, 60);
+    assert_eq!(team.abuse.registrations_per_hour, 20);
+    assert!(team.abuse.trusted_proxies.is_empty());
+    assert_eq!(team.abuse.unused_client_ttl, Duration::from_secs(86_400));
+    let team = team_config(&[
+        ("JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME", "3600"),
+        ("JIRA_MCP_AUTHZ_RATE_LIMIT", "10"),
+        ("JIRA_MCP_REGISTER_RATE_LIMIT", "2"),
+        ("JIRA_MCP_TRUSTED_PROXIES", "10.0.0.5, 192.168.0.0/16,::1"),
+        ("JIRA_MCP_UNUSED_CLIENT_TTL_SECS", "600"),
+    ])
+    .unwrap()
+    .team
+    .unwrap();
+    assert_eq!(team.refresh_max_lifetime, Duration::from_secs(3600));
+    assert_eq!(
+        (team.abuse.per_minute, team.abuse.registrations_per_hour),
+        (10, 2)
+    );
+    let proxies: Vec<String> = team
+        .abuse
+        .trusted_proxies
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(proxies, ["10.0.0.5/32", "192.168.0.0/16", "::1/128"]);
+    assert_eq!(team.abuse.unused_client_ttl, Duration::from_secs(600));
+    refused(
+        &[("JIRA_MCP_TRUSTED_PROXIES", "10.0.0.5,proxy.internal")],
+        "`proxy.internal` is not an IP address or CIDR range",
+    );
+    refused(
+        &[("JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME", "90d")],
+        "JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME",
+    );
+    refused(
+        &[("JIRA_MCP_REGISTER_RATE_LIMIT", "0")],
+        "JIRA_MCP_REGISTER_RATE_LIMIT",
+    );
 }
 
 /// The binary: `serve --http` opens the SQLite store in place, prints the

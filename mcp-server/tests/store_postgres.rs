@@ -175,7 +175,7 @@ async fn replicas_starting_at_once_on_an_empty_database_all_come_up() {
         .await
         .unwrap()
         .get("n");
-    assert_eq!(applied, 1, "each migration is applied once");
+    assert_eq!(applied, 2, "each migration is applied once");
     let users: i64 = sqlx::query("SELECT count(*) AS n FROM users")
         .fetch_one(&mut conn)
         .await
@@ -279,4 +279,17 @@ async fn describe_names_the_database_without_credentials() {
     assert!(described.contains("jmcp_"), "{described}");
     assert!(!described.contains("hunter2"), "{described}");
     assert!(!described.contains("postgres@"), "{described}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_issued_before_the_token_families_migration_keep_working() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    let (access, refresh, _) =
+        version_one_with_tokens::<sqlx::Postgres>("postgres", &mut conn).await;
+    conn.close().await.unwrap();
+    let store = open(&url).await;
+    tokens_survive_the_upgrade(&store, &access, &refresh).await;
 }

@@ -351,3 +351,15 @@ async fn another_process_on_the_same_file_is_locked_out() {
             .unwrap(),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_issued_before_the_token_families_migration_keep_working() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("team.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let (access, refresh, _) = version_one_with_tokens::<sqlx::Sqlite>("sqlite", &mut conn).await;
+    conn.close().await.unwrap();
+    let store = store::open(&url).await.unwrap();
+    tokens_survive_the_upgrade(&store, &access, &refresh).await;
+}

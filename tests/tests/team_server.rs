@@ -771,3 +771,65 @@ async fn the_admin_commands_revoke_and_delete_one_user_only() {
         "an unknown user is named with the command that lists them: {unknown:?}"
     );
 }
+
+/// Issue 16, point 10: a code issued to alice just before `jira-mcp team
+/// revoke alice` gives no tokens after it.
+#[tokio::test]
+async fn a_code_issued_before_team_revoke_is_refused_after_it() {
+    let sim = Simulator::start(Options::default()).await;
+    let server = start(&sim).await;
+    let tokens = server.authorize("alice", SCOPES).await;
+    let alice = account_id(&server.session(&tokens).await).await;
+    let discovery = server.discover().await;
+    let client = server
+        .register(&discovery, &[&loopback_redirect_uri()])
+        .await
+        .unwrap();
+    let mut dance = Dance::new(&server, &discovery, &client, SCOPES);
+    let code = dance.code("alice").await.expect("a code");
+
+    let revoked = server.admin(&["team", "revoke", &alice]).await;
+    assert!(revoked.status.success(), "{revoked:?}");
+    let refused = dance
+        .exchange(&code)
+        .await
+        .expect_err("a code issued before `team revoke` must be refused after it");
+    assert_eq!(
+        (refused.status, refused.error().as_deref()),
+        (400, Some("invalid_grant")),
+        "{refused:?}"
+    );
+}
+
+/// Issue 16, point 4: `serve --http` limits registrations per address, and
+/// behind a trusted proxy the address is the one the proxy forwarded (so
+/// the server must know its peer's address: one client's flood does not
+/// lock out another).
+#[tokio::test]
+async fn registrations_are_limited_per_forwarded_address_behind_a_trusted_proxy() {
+    let sim = Simulator::start(Options::default()).await;
+    let server = TeamServer::start(
+        &sim,
+        TeamOptions {
+            env: vec![
+                ("JIRA_MCP_REGISTER_RATE_LIMIT".into(), "1".into()),
+                ("JIRA_MCP_TRUSTED_PROXIES".into(), "127.0.0.1".into()),
+            ],
+            ..TeamOptions::default()
+        },
+    )
+    .await;
+    let register = |forwarded: &'static str| {
+        server
+            .http()
+            .post(server.url("/register"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"redirect_uris": [loopback_redirect_uri()], "token_endpoint_auth_method": "none"}))
+            .send()
+    };
+    assert_eq!(register("203.0.113.7").await.unwrap().status(), 201);
+    let refused = register("203.0.113.7").await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(register("203.0.113.8").await.unwrap().status(), 201);
+}

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use url::Url;
 
@@ -21,10 +22,13 @@ use crate::config::Config;
 use crate::store::crypto::Sealer;
 use crate::store::{StoreResult, TeamStore, UserId};
 
+pub use limits::AbuseLimits;
+
 pub mod callback;
 pub mod client_auth;
 pub mod consent;
 pub mod errors;
+pub mod limits;
 pub mod metadata;
 pub mod page;
 pub mod pkce;
@@ -64,6 +68,12 @@ pub struct AuthzState {
     pub access_ttl: Duration,
     /// Lifetime of refresh tokens (each rotation starts a new one).
     pub refresh_ttl: Duration,
+    /// The absolute lifetime of an authorization (a token family): no
+    /// refresh extends it past this, counted from the code's redemption.
+    pub refresh_max_lifetime: Duration,
+    /// Per-address rate limits on these endpoints, and how long a client
+    /// that never completed an authorization is kept.
+    pub abuse: AbuseLimits,
     /// Called with the user whose new Atlassian grant was just saved: the
     /// team server drops that user's cached Jira connection, so the next
     /// call uses the new grant (and site) at once.
@@ -106,29 +116,46 @@ impl fmt::Debug for AuthzState {
             .field("resource", &self.resource)
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
+            .field("refresh_max_lifetime", &self.refresh_max_lifetime)
+            .field("abuse", &self.abuse)
             .finish_non_exhaustive()
     }
 }
 
-/// The authorization server's routes.
+/// The authorization server's routes. Every route a caller can reach
+/// without a token, except the metadata, is rate limited per address
+/// ([`limits`]).
 pub fn router(state: Arc<AuthzState>) -> Router {
-    Router::new()
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(metadata::metadata),
-        )
+    let registration = Router::new()
         .route("/register", post(register::register))
+        .route_layer(from_fn_with_state(
+            limits::AddressLimit::registrations(&state.abuse),
+            limits::limit,
+        ));
+    let limited = Router::new()
         .route("/authorize", get(consent::authorize))
         .route("/authorize/consent", post(consent::consent))
         .route("/oauth/atlassian/callback", get(callback::callback))
         .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
+        .route_layer(from_fn_with_state(
+            limits::AddressLimit::general(&state.abuse),
+            limits::limit,
+        ));
+    Router::new()
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::metadata),
+        )
+        .merge(registration)
+        .merge(limited)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
-/// Revokes every MCP token of `user` (logout from every client); other
-/// users' tokens are untouched. Their Atlassian grant stays, so that the
+/// Revokes every MCP token of `user` (logout from every client) and deletes
+/// their unredeemed codes, in one transaction; other users' tokens are
+/// untouched. Returns how many tokens and codes that was. Their Atlassian grant stays, so that the
 /// user can authorize a client again without consenting at Atlassian.
 pub async fn revoke_user(store: &dyn TeamStore, user: &UserId) -> StoreResult<u64> {
     let revoked = store.revoke_user_tokens(user).await?;

@@ -88,6 +88,7 @@ async fn register_client(state: &AuthzState, body: &[u8]) -> Result<Value, OAuth
         }
     };
     let issued_at = now();
+    purge_unused_clients(state, issued_at).await;
     let record = ClientRecord {
         client_id: client_id.clone(),
         client_name: client_name.clone(),
@@ -121,6 +122,23 @@ async fn register_client(state: &AuthzState, body: &[u8]) -> Result<Value, OAuth
         answer["client_secret_expires_at"] = json!(0);
     }
     Ok(answer)
+}
+
+/// Deletes the registrations that never completed an authorization within
+/// `JIRA_MCP_UNUSED_CLIENT_TTL_SECS`: each registration is a stored row
+/// anyone can create, so none may stay forever unused. Done here, where new
+/// rows come from (and by the team server's periodic purge). A failure only
+/// delays it.
+async fn purge_unused_clients(state: &AuthzState, now: i64) {
+    let cutoff = now.saturating_sub(state.abuse.unused_client_ttl.as_secs() as i64);
+    match state.store.purge_unused_clients(cutoff).await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(
+            purged,
+            "deleted clients that never completed an authorization"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not delete unused clients"),
+    }
 }
 
 fn invalid_redirect(description: impl Into<String>) -> OAuthError {

@@ -17,7 +17,7 @@ use super::errors::{OAuthError, no_store};
 use super::pkce;
 use super::tokens::random_secret;
 use super::{AuthzState, parse_params, split_scopes};
-use crate::store::{ClientRecord, RefreshUse, TokenHash, TokenRecord, UserId, now};
+use crate::store::{ClientRecord, FamilyStart, RefreshUse, TokenHash, TokenRecord, UserId, now};
 
 /// `POST /token`.
 pub async fn token(
@@ -87,7 +87,12 @@ async fn authorization_code(
     let verifier = required(form, "code_verifier")?;
     check_resource(state, form)?;
     let family = family_of(code);
-    let Some(record) = state.store.take_code(&TokenHash::of(code)).await? else {
+    // The family's absolute end is fixed here, once: refreshes cannot move it.
+    let start = FamilyStart {
+        family: family.clone(),
+        expires_at: now().saturating_add(state.refresh_max_lifetime.as_secs() as i64),
+    };
+    let Some(record) = state.store.take_code(&TokenHash::of(code), &start).await? else {
         // Unknown, expired or used: if it was used, whoever holds its tokens
         // may have stolen the code; revoke them.
         let revoked = state.store.revoke_family(&family).await?;
@@ -214,14 +219,28 @@ async fn issue(state: &AuthzState, issued: Issue<'_>) -> Result<Response, OAuthE
         family: issued.family.to_string(),
         expires_at: now() + ttl.as_secs() as i64,
     };
-    state
+    // Refused when a replay revoked the family meanwhile (a racing thief or
+    // victim); tokens stored just before such a revocation die with it.
+    let revoked = || {
+        OAuthError::invalid_grant(
+            "this authorization was revoked (its code or refresh token was used twice): \
+             authorize again",
+        )
+    };
+    if !state
         .store
         .put_access(&TokenHash::of(&access), &record(state.access_ttl))
-        .await?;
-    state
+        .await?
+    {
+        return Err(revoked());
+    }
+    if !state
         .store
         .put_refresh(&TokenHash::of(&refresh), &record(state.refresh_ttl))
-        .await?;
+        .await?
+    {
+        return Err(revoked());
+    }
     let body = json!({
         "access_token": access,
         "token_type": "Bearer",

@@ -15,6 +15,8 @@ use gouqi_oauth::secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::{Auth, ConfigError, Controls, Grant, Settings, error};
+use crate::authz::AbuseLimits;
+use crate::authz::limits;
 use crate::http::connections::ConnectionLimits;
 
 /// The default `JIRA_MCP_RATE_LIMIT`: calls per minute per MCP client.
@@ -33,6 +35,8 @@ const DEFAULT_BODY_TIMEOUT: u64 = 120;
 /// The default `JIRA_MCP_MAX_CONNECTIONS`: well under the usual 1024 file
 /// descriptors, which the Jira and store connections share.
 pub const DEFAULT_MAX_CONNECTIONS: u64 = 512;
+/// The default `JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME` (90 days).
+const DEFAULT_REFRESH_MAX_LIFETIME: u64 = 90 * 86_400;
 /// The path Atlassian redirects to after a user's consent.
 pub const ATLASSIAN_CALLBACK_PATH: &str = "/oauth/atlassian/callback";
 /// The allow-list entry that turns a Host or Origin check off.
@@ -56,8 +60,14 @@ pub struct TeamSettings {
     pub database_url: SecretString,
     /// `JIRA_MCP_ACCESS_TOKEN_TTL_SECS`.
     pub access_ttl: Duration,
-    /// `JIRA_MCP_REFRESH_TOKEN_TTL_SECS`.
+    /// `JIRA_MCP_REFRESH_TOKEN_TTL_SECS`: a refresh token's sliding lifetime.
     pub refresh_ttl: Duration,
+    /// `JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME` (seconds): an authorization's
+    /// absolute lifetime, however often it is refreshed.
+    pub refresh_max_lifetime: Duration,
+    /// `JIRA_MCP_AUTHZ_RATE_LIMIT`, `JIRA_MCP_REGISTER_RATE_LIMIT`,
+    /// `JIRA_MCP_TRUSTED_PROXIES`, `JIRA_MCP_UNUSED_CLIENT_TTL_SECS`.
+    pub abuse: AbuseLimits,
     /// `JIRA_MCP_RATE_LIMIT`: calls per minute per MCP client.
     pub rate_limit: u32,
     /// `JIRA_MCP_ALLOWED_HOSTS`: accepted `Host` headers; never empty,
@@ -102,6 +112,8 @@ impl std::fmt::Debug for TeamSettings {
             .field("database_url", &"[redacted]")
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
+            .field("refresh_max_lifetime", &self.refresh_max_lifetime)
+            .field("abuse", &self.abuse)
             .field("rate_limit", &self.rate_limit)
             .field("allowed_hosts", &self.allowed_hosts)
             .field("allowed_origins", &self.allowed_origins)
@@ -139,6 +151,12 @@ pub(super) fn settings(
         database_url: database_url(s)?,
         access_ttl: seconds(s, "JIRA_MCP_ACCESS_TOKEN_TTL_SECS", DEFAULT_ACCESS_TTL)?,
         refresh_ttl: seconds(s, "JIRA_MCP_REFRESH_TOKEN_TTL_SECS", DEFAULT_REFRESH_TTL)?,
+        refresh_max_lifetime: seconds(
+            s,
+            "JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME",
+            DEFAULT_REFRESH_MAX_LIFETIME,
+        )?,
+        abuse: abuse_limits(s)?,
         rate_limit: count(s, "JIRA_MCP_RATE_LIMIT", DEFAULT_RATE_LIMIT as u64)? as u32,
         allowed_hosts: allow_list(s, "JIRA_MCP_ALLOWED_HOSTS", || default_hosts(&public_url))?,
         allowed_origins: allow_list(s, "JIRA_MCP_ALLOWED_ORIGINS", || vec![origin(&public_url)])?,
@@ -327,6 +345,54 @@ fn allow_list(
         ));
     }
     Ok(list)
+}
+
+/// The per-address limits on the authorization endpoints.
+fn abuse_limits(s: &Settings) -> Result<AbuseLimits, ConfigError> {
+    Ok(AbuseLimits {
+        per_minute: count(
+            s,
+            "JIRA_MCP_AUTHZ_RATE_LIMIT",
+            u64::from(limits::DEFAULT_PER_MINUTE),
+        )? as u32,
+        registrations_per_hour: count(
+            s,
+            "JIRA_MCP_REGISTER_RATE_LIMIT",
+            u64::from(limits::DEFAULT_REGISTRATIONS_PER_HOUR),
+        )? as u32,
+        trusted_proxies: trusted_proxies(s)?,
+        unused_client_ttl: seconds(
+            s,
+            "JIRA_MCP_UNUSED_CLIENT_TTL_SECS",
+            limits::DEFAULT_UNUSED_CLIENT_TTL.as_secs(),
+        )?,
+    })
+}
+
+/// `JIRA_MCP_TRUSTED_PROXIES`: addresses (`10.0.0.5`) or ranges
+/// (`10.0.0.0/8`) of the reverse proxies in front of the server.
+fn trusted_proxies(s: &Settings) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let Some((entries, source)) = s.list("JIRA_MCP_TRUSTED_PROXIES") else {
+        return Ok(Vec::new());
+    };
+    entries
+        .iter()
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    error(
+                        "JIRA_MCP_TRUSTED_PROXIES",
+                        Some(source),
+                        format!(
+                            "`{entry}` is not an IP address or CIDR range; list your reverse \
+                             proxies' addresses, e.g. 10.0.0.5,192.168.1.0/24"
+                        ),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// The public URL's host (with its port when it has one).

@@ -50,6 +50,8 @@ pub fn authz_router(team: &Arc<TeamState>) -> Result<Router, String> {
         config: Arc::new(config),
         access_ttl: team.settings.access_ttl,
         refresh_ttl: team.settings.refresh_ttl,
+        refresh_max_lifetime: team.settings.refresh_max_lifetime,
+        abuse: team.settings.abuse.clone(),
         on_sign_in: Some(forget_connection(team)),
     };
     Ok(authz::router(Arc::new(state)))

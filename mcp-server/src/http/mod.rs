@@ -128,13 +128,18 @@ pub async fn serve(config: Config) -> crate::cli::Outcome {
         })?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!("jira-mcp listening on http://{bound}");
-    let purge = tokio::spawn(purge_expired(team.store.clone()));
+    let purge = tokio::spawn(purge_expired(
+        team.store.clone(),
+        settings.abuse.unused_client_ttl,
+    ));
     let stopping = team.shutdown.clone();
     let stop = async move {
         crate::cli::stop_signal().await;
         // Ends rmcp's streams, so that open connections can close.
         stopping.cancel();
     };
+    // `connections::serve` gives handlers the peer's address (ConnectInfo),
+    // for the authorization endpoints' per-address limits.
     connections::serve(
         listener,
         router,
@@ -150,28 +155,69 @@ pub async fn serve(config: Config) -> crate::cli::Outcome {
 }
 
 /// The default SQLite file lives in the data directory, which may not exist
-/// yet on a fresh machine.
-fn prepare_sqlite_dir(database: &str) -> Result<(), String> {
+/// yet on a fresh machine. What is created is private to the user (0700):
+/// it holds the store, its WAL and lock files.
+pub fn prepare_sqlite_dir(database: &str) -> Result<(), String> {
     let Some(path) = database.strip_prefix("sqlite://") else {
         return Ok(());
     };
     let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {} for the team store: {e}", dir.display())),
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(dir)
+                .map_err(|e| format!("cannot create {} for the team store: {e}", dir.display()))
+        }
         _ => Ok(()),
     }
 }
 
-/// Deletes expired records now and then; a failure is logged and retried.
-async fn purge_expired(store: Arc<dyn TeamStore>) {
+/// Deletes expired records, and clients that never completed an
+/// authorization within `unused_client_ttl`, now and then; a failure is
+/// logged and retried.
+async fn purge_expired(store: Arc<dyn TeamStore>, unused_client_ttl: Duration) {
     let mut ticks = tokio::time::interval(PURGE_EVERY);
     loop {
         ticks.tick().await;
-        match store.purge_expired(crate::store::now()).await {
+        let now = crate::store::now();
+        match store.purge_expired(now).await {
             Ok(n) if n > 0 => tracing::info!(purged = n, "purged expired records"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not purge expired records"),
         }
+        let cutoff = now.saturating_sub(unused_client_ttl.as_secs() as i64);
+        match store.purge_unused_clients(cutoff).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(
+                    purged = n,
+                    "deleted clients that never completed an authorization"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not delete unused clients"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_is_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("share").join("jira-mcp");
+        let url = format!("sqlite://{}?mode=rwc", data.join("team.db").display());
+        super::prepare_sqlite_dir(&url).unwrap();
+        for created in [&data, data.parent().unwrap()] {
+            let mode = std::fs::metadata(created).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", created.display());
+        }
+        // Idempotent on an existing directory.
+        super::prepare_sqlite_dir(&url).unwrap();
     }
 }

@@ -1,6 +1,7 @@
-//! The per-client rate limit: a token bucket per MCP client id, holding
-//! `JIRA_MCP_RATE_LIMIT` calls and refilled at that many per minute. The
-//! buckets are an LRU, so memory stays bounded whatever the clients do.
+//! Token-bucket rate limits: per MCP client id on `/mcp` (holding
+//! `JIRA_MCP_RATE_LIMIT` calls, refilled at that many per minute), and per
+//! address on the authorization endpoints (`authz::limits`). The buckets
+//! are an LRU, so memory stays bounded whatever the callers do.
 
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, PoisonError};
@@ -11,9 +12,12 @@ use lru::LruCache;
 /// Buckets kept (a client forgotten starts again with a full bucket).
 const CLIENTS: usize = 10_000;
 
-/// Token buckets by client id.
+/// Token buckets by key (a client id, an address).
 pub struct RateLimiter {
-    per_minute: f64,
+    /// The bucket's size: calls allowed in a burst.
+    capacity: f64,
+    /// Calls added back per second.
+    rate: f64,
     buckets: Mutex<LruCache<String, Bucket>>,
 }
 
@@ -25,8 +29,15 @@ struct Bucket {
 impl RateLimiter {
     /// `per_minute` calls per minute per client, in bursts up to that many.
     pub fn new(per_minute: u32) -> RateLimiter {
+        RateLimiter::per(per_minute, Duration::from_secs(60))
+    }
+
+    /// `limit` calls per `period` per key, in bursts up to that many.
+    pub fn per(limit: u32, period: Duration) -> RateLimiter {
+        let capacity = f64::from(limit.max(1));
         RateLimiter {
-            per_minute: f64::from(per_minute.max(1)),
+            capacity,
+            rate: capacity / period.as_secs_f64().max(1.0),
             buckets: Mutex::new(LruCache::new(
                 NonZeroUsize::new(CLIENTS).unwrap_or(NonZeroUsize::MIN),
             )),
@@ -36,14 +47,14 @@ impl RateLimiter {
     /// Takes one call for `client`, or says how long until one is allowed.
     pub fn take(&self, client: &str) -> Result<(), Duration> {
         let now = Instant::now();
-        let rate = self.per_minute / 60.0;
+        let rate = self.rate;
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let bucket = buckets.get_or_insert_mut(client.to_string(), || Bucket {
-            tokens: self.per_minute,
+            tokens: self.capacity,
             at: now,
         });
         let elapsed = now.duration_since(bucket.at).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * rate).min(self.per_minute);
+        bucket.tokens = (bucket.tokens + elapsed * rate).min(self.capacity);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;

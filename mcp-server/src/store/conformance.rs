@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{
-    ClientAuth, ClientRecord, CodeRecord, PendingRecord, RefreshUse, StoreError, TeamStore,
-    TokenHash, TokenRecord, UserId, UserRecord, now,
+    ClientAuth, ClientRecord, CodeRecord, FamilyStart, PendingRecord, RefreshUse, StoreError,
+    TeamStore, TokenHash, TokenRecord, UserId, UserRecord, now,
 };
 
 /// Defines one `#[tokio::test]` per conformance check. `$make` is an
@@ -37,6 +37,13 @@ macro_rules! store_conformance_tests {
             expired_records_are_refused,
             purge_removes_only_expired_records,
             lock_grant_excludes_the_same_user_only,
+            a_revoked_family_takes_no_new_tokens,
+            racing_refresh_replays_leave_no_live_token,
+            racing_code_replays_leave_no_live_token,
+            revoking_a_user_deletes_their_codes,
+            revoking_a_user_races_a_code_redemption,
+            a_family_ends_at_its_absolute_expiry,
+            unused_clients_are_purged,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -94,6 +101,14 @@ fn pending(expires_at: i64) -> PendingRecord {
         sealed_verifier: vec![1, 2, 3, 0, 255],
         atlassian_url: "https://auth.example/authorize?state=x".into(),
         expires_at,
+    }
+}
+
+/// The family a code redemption starts, ending in an hour.
+fn start(family: &str) -> FamilyStart {
+    FamilyStart {
+        family: family.into(),
+        expires_at: later(),
     }
 }
 
@@ -204,7 +219,13 @@ pub async fn delete_user_cascades_to_that_user_only(store: Arc<dyn TeamStore>) {
     );
     assert_eq!(store.user(&ann).await.unwrap(), None);
     assert_eq!(store.load_grant(&ann).await.unwrap(), None);
-    assert_eq!(store.take_code(&hash("code-ann")).await.unwrap(), None);
+    assert_eq!(
+        store
+            .take_code(&hash("code-ann"), &start("code-family"))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(store.access(&hash("access-ann")).await.unwrap(), None);
     assert_eq!(
         store.take_refresh(&hash("refresh-ann")).await.unwrap(),
@@ -217,7 +238,13 @@ pub async fn delete_user_cascades_to_that_user_only(store: Arc<dyn TeamStore>) {
         store.load_grant(&bob).await.unwrap().as_deref(),
         Some(&b"bob"[..])
     );
-    assert!(store.take_code(&hash("code-bob")).await.unwrap().is_some());
+    assert!(
+        store
+            .take_code(&hash("code-bob"), &start("code-family"))
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(store.access(&hash("access-bob")).await.unwrap().is_some());
     assert!(matches!(
         store.take_refresh(&hash("refresh-bob")).await.unwrap(),
@@ -316,14 +343,20 @@ pub async fn code_is_taken_exactly_once(store: Arc<dyn TeamStore>) {
     let got = concurrent_takes(|| {
         let store = store.clone();
         let key = key.clone();
-        async move { store.take_code(&key).await.unwrap() }
+        async move { store.take_code(&key, &start("code-family")).await.unwrap() }
     })
     .await;
     assert_eq!(got, 1);
-    assert_eq!(store.take_code(&key).await.unwrap(), None);
+    assert_eq!(
+        store.take_code(&key, &start("code-family")).await.unwrap(),
+        None
+    );
 
     store.put_code(&key, &record).await.unwrap();
-    assert_eq!(store.take_code(&key).await.unwrap(), Some(record));
+    assert_eq!(
+        store.take_code(&key, &start("code-family")).await.unwrap(),
+        Some(record)
+    );
 }
 
 /// An access token is found until revoked; unknown ones are not.
@@ -495,7 +528,13 @@ pub async fn expired_records_are_refused(store: Arc<dyn TeamStore>) {
         .await
         .unwrap();
     assert_eq!(store.take_pending(&hash("state")).await.unwrap(), None);
-    assert_eq!(store.take_code(&hash("code")).await.unwrap(), None);
+    assert_eq!(
+        store
+            .take_code(&hash("code"), &start("code-family"))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(store.access(&hash("access")).await.unwrap(), None);
     assert_eq!(
         store.take_refresh(&hash("refresh")).await.unwrap(),
@@ -530,7 +569,8 @@ pub async fn purge_removes_only_expired_records(store: Arc<dyn TeamStore>) {
             .await
             .unwrap();
     }
-    assert_eq!(store.purge_expired(now()).await.unwrap(), 4);
+    // Pending, code, access and refresh token, and the tokens' family.
+    assert_eq!(store.purge_expired(now()).await.unwrap(), 5);
     assert_eq!(store.purge_expired(now()).await.unwrap(), 0);
     assert!(
         store
@@ -539,14 +579,21 @@ pub async fn purge_removes_only_expired_records(store: Arc<dyn TeamStore>) {
             .unwrap()
             .is_some()
     );
-    assert!(store.take_code(&hash("code-new")).await.unwrap().is_some());
+    assert!(
+        store
+            .take_code(&hash("code-new"), &start("code-family"))
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(store.access(&hash("access-new")).await.unwrap().is_some());
     assert!(matches!(
         store.take_refresh(&hash("refresh-new")).await.unwrap(),
         RefreshUse::Fresh(_)
     ));
-    // Everything is gone once it all expired.
-    assert_eq!(store.purge_expired(later() + 1).await.unwrap(), 2);
+    // Everything is gone once it all expired: the two tokens, their family
+    // and the one the code's redemption started.
+    assert_eq!(store.purge_expired(later() + 1).await.unwrap(), 4);
 }
 
 /// A user's grant lock excludes a second holder of the same user (who waits,
@@ -588,4 +635,299 @@ pub async fn lock_grant_excludes_the_same_user_only(store: Arc<dyn TeamStore>) {
     drop(lock.unwrap());
     assert!(waited >= Duration::from_millis(150), "{waited:?}");
     assert!(waited < Duration::from_secs(5), "{waited:?}");
+}
+
+/// Once a family is revoked, no token of it is stored any more, and one
+/// stored before is refused.
+pub async fn a_revoked_family_takes_no_new_tokens(store: Arc<dyn TeamStore>) {
+    let ann = user(&store, "ann").await.id;
+    assert!(
+        store
+            .put_access(&hash("access-1"), &token(&ann, "f1", later()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.revoke_family("f1").await.unwrap(), 1);
+    assert!(
+        !store
+            .put_access(&hash("access-2"), &token(&ann, "f1", later()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_refresh(&hash("refresh-2"), &token(&ann, "f1", later()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.access(&hash("access-1")).await.unwrap(), None);
+    assert_eq!(store.access(&hash("access-2")).await.unwrap(), None);
+    assert_eq!(
+        store.take_refresh(&hash("refresh-2")).await.unwrap(),
+        RefreshUse::Unknown
+    );
+    // Another family is untouched.
+    assert!(
+        store
+            .put_access(&hash("access-3"), &token(&ann, "f2", later()))
+            .await
+            .unwrap()
+    );
+    assert!(store.access(&hash("access-3")).await.unwrap().is_some());
+}
+
+/// How many trials each race test runs, and how many racers each has.
+const TRIALS: usize = 50;
+const RACERS: usize = 8;
+
+/// What one racer left behind: the keys of the tokens it was given.
+type Issued = Vec<(TokenHash, TokenHash)>;
+
+/// Stores a new access and refresh token in `family`, as `/token` does;
+/// returns their keys when both were stored.
+async fn issue(
+    store: &Arc<dyn TeamStore>,
+    user: &UserId,
+    family: &str,
+    racer: usize,
+) -> Option<(TokenHash, TokenHash)> {
+    let access = hash(&format!("access-{family}-{racer}"));
+    let refresh = hash(&format!("refresh-{family}-{racer}"));
+    let record = token(user, family, later());
+    if !store.put_access(&access, &record).await.unwrap() {
+        return None;
+    }
+    if !store.put_refresh(&refresh, &record).await.unwrap() {
+        return None;
+    }
+    Some((access, refresh))
+}
+
+/// Counts the tokens of `issued` that still work.
+async fn survivors(store: &Arc<dyn TeamStore>, issued: &Issued) -> usize {
+    let mut alive = 0;
+    for (access, refresh) in issued {
+        alive += usize::from(store.access(access).await.unwrap().is_some());
+        alive += usize::from(matches!(
+            store.take_refresh(refresh).await.unwrap(),
+            RefreshUse::Fresh(_)
+        ));
+    }
+    alive
+}
+
+/// Runs `racers` at once and gathers what they were issued.
+async fn race<F, Fut>(racers: usize, racer: F) -> Issued
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Option<(TokenHash, TokenHash)>> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..racers).map(|i| tokio::spawn(racer(i))).collect();
+    let mut issued = Vec::new();
+    for task in tasks {
+        issued.extend(task.await.unwrap());
+    }
+    issued
+}
+
+/// Of several concurrent uses of one refresh token, one wins and the others
+/// (replays) revoke the family: afterwards no token of the family works,
+/// not even those the winner stored after (or while) a replay revoked it.
+/// Issue 16, point 2: a thief racing the client must not end up holding
+/// live tokens.
+pub async fn racing_refresh_replays_leave_no_live_token(store: Arc<dyn TeamStore>) {
+    let ann = user(&store, "ann").await.id;
+    let mut alive = 0;
+    let mut replays = 0;
+    for trial in 0..TRIALS {
+        let family = format!("family-{trial}");
+        let presented = hash(&format!("refresh-{trial}"));
+        assert!(
+            store
+                .put_refresh(&presented, &token(&ann, &family, later()))
+                .await
+                .unwrap()
+        );
+        let racers = if trial % 2 == 0 { RACERS } else { 2 };
+        let issued = race(racers, |i| {
+            let (store, ann, family, presented) = (
+                store.clone(),
+                ann.clone(),
+                family.clone(),
+                presented.clone(),
+            );
+            async move {
+                match store.take_refresh(&presented).await.unwrap() {
+                    RefreshUse::Fresh(_) => issue(&store, &ann, &family, i).await,
+                    RefreshUse::Replayed(_) => {
+                        store.revoke_family(&family).await.unwrap();
+                        None
+                    }
+                    RefreshUse::Unknown => None,
+                }
+            }
+        })
+        .await;
+        replays += racers - 1;
+        alive += survivors(&store, &issued).await;
+    }
+    assert_eq!(
+        alive, 0,
+        "{alive} tokens survived {TRIALS} trials ({replays} replays)"
+    );
+}
+
+/// Of several concurrent redemptions of one code, at most one gets it, and
+/// the others revoke the family it started: afterwards no token of it
+/// works, however the redemption's inserts and the revocation interleave.
+/// Issue 16, point 3.
+pub async fn racing_code_replays_leave_no_live_token(store: Arc<dyn TeamStore>) {
+    let ann = user(&store, "ann").await.id;
+    let mut alive = 0;
+    for trial in 0..TRIALS {
+        let family = format!("code-family-{trial}");
+        let key = hash(&format!("code-{trial}"));
+        store.put_code(&key, &code(&ann, later())).await.unwrap();
+        let racers = if trial % 2 == 0 { 2 } else { RACERS };
+        let issued = race(racers, |i| {
+            let (store, ann, family, key) =
+                (store.clone(), ann.clone(), family.clone(), key.clone());
+            async move {
+                match store.take_code(&key, &start(&family)).await.unwrap() {
+                    Some(_) => issue(&store, &ann, &family, i).await,
+                    None => {
+                        store.revoke_family(&family).await.unwrap();
+                        None
+                    }
+                }
+            }
+        })
+        .await;
+        alive += survivors(&store, &issued).await;
+    }
+    assert_eq!(alive, 0, "{alive} tokens survived {TRIALS} trials");
+}
+
+/// Revoking a user deletes their unredeemed codes (not another user's):
+/// a code issued just before `team revoke` gives nothing after it.
+/// Issue 16, point 10.
+pub async fn revoking_a_user_deletes_their_codes(store: Arc<dyn TeamStore>) {
+    let ann = user(&store, "ann").await.id;
+    let bob = user(&store, "bob").await.id;
+    store
+        .put_code(&hash("code-ann"), &code(&ann, later()))
+        .await
+        .unwrap();
+    store
+        .put_code(&hash("code-bob"), &code(&bob, later()))
+        .await
+        .unwrap();
+    assert_eq!(store.revoke_user_tokens(&ann).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .take_code(&hash("code-ann"), &start("fa"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .take_code(&hash("code-bob"), &start("fb"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// A code redeemed while its user is being revoked: either the code is
+/// gone, or the tokens it gave are revoked. Never live tokens after the
+/// revocation returned.
+pub async fn revoking_a_user_races_a_code_redemption(store: Arc<dyn TeamStore>) {
+    let ann = user(&store, "ann").await.id;
+    let mut alive = 0;
+    for trial in 0..TRIALS {
+        let family = format!("family-{trial}");
+        let key = hash(&format!("code-{trial}"));
+        store.put_code(&key, &code(&ann, later())).await.unwrap();
+        let redeeming = {
+            let (store, ann, family) = (store.clone(), ann.clone(), family.clone());
+            tokio::spawn(async move {
+                match store.take_code(&key, &start(&family)).await.unwrap() {
+                    Some(_) => issue(&store, &ann, &family, 0).await,
+                    None => None,
+                }
+            })
+        };
+        store.revoke_user_tokens(&ann).await.unwrap();
+        let issued: Issued = redeeming.await.unwrap().into_iter().collect();
+        alive += survivors(&store, &issued).await;
+    }
+    assert_eq!(alive, 0, "{alive} tokens survived {TRIALS} revocations");
+}
+
+/// A family's tokens stop working at the family's end, whatever their own
+/// expiry (refresh rotation cannot extend an authorization). Issue 16,
+/// point 12.
+pub async fn a_family_ends_at_its_absolute_expiry(store: Arc<dyn TeamStore>) {
+    let ann = user(&store, "ann").await.id;
+    for (name, family_end) in [("ended", now() - 1), ("alive", later())] {
+        let key = hash(&format!("code-{name}"));
+        store.put_code(&key, &code(&ann, later())).await.unwrap();
+        let family = FamilyStart {
+            family: name.into(),
+            expires_at: family_end,
+        };
+        assert!(store.take_code(&key, &family).await.unwrap().is_some());
+        // Tokens that would live another hour.
+        issue(&store, &ann, name, 0).await.unwrap();
+    }
+    let (ended, alive) = (hash("access-ended-0"), hash("access-alive-0"));
+    assert_eq!(store.access(&ended).await.unwrap(), None);
+    assert_eq!(
+        store.take_refresh(&hash("refresh-ended-0")).await.unwrap(),
+        RefreshUse::Unknown
+    );
+    assert!(store.access(&alive).await.unwrap().is_some());
+    assert!(matches!(
+        store.take_refresh(&hash("refresh-alive-0")).await.unwrap(),
+        RefreshUse::Fresh(_)
+    ));
+}
+
+/// Clients registered before the cutoff that never redeemed a code are
+/// deleted; those that did, and newer ones, stay. Issue 16, point 4.
+pub async fn unused_clients_are_purged(store: Arc<dyn TeamStore>) {
+    let ann = user(&store, "ann").await.id;
+    let client = |id: &str, created_at: i64| ClientRecord {
+        client_id: id.into(),
+        client_name: None,
+        redirect_uris: vec!["http://127.0.0.1:9/cb".into()],
+        auth: ClientAuth::None,
+        created_at,
+    };
+    let old = now() - 100;
+    for c in [
+        client("abandoned", old),
+        client("client-1", old),
+        client("new", now()),
+    ] {
+        store.put_client(&c).await.unwrap();
+    }
+    // `code()` is issued to client-1: redeeming it completes its authorization.
+    store
+        .put_code(&hash("code"), &code(&ann, later()))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .take_code(&hash("code"), &start("f"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.purge_unused_clients(now() - 50).await.unwrap(), 1);
+    assert_eq!(store.client("abandoned").await.unwrap(), None);
+    assert!(store.client("client-1").await.unwrap().is_some());
+    assert!(store.client("new").await.unwrap().is_some());
+    assert_eq!(store.purge_unused_clients(now() - 50).await.unwrap(), 0);
 }

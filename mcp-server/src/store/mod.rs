@@ -235,6 +235,18 @@ pub struct TokenRecord {
     pub expires_at: UnixTime,
 }
 
+/// The family a redeemed authorization code starts: every token issued for
+/// it and its refreshes belongs to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FamilyStart {
+    /// The family's key (derived from the code, see `authz::token`).
+    pub family: String,
+    /// The absolute end of the family (`JIRA_MCP_REFRESH_TOKEN_MAX_LIFETIME`
+    /// after the code's redemption): no token of it works after this,
+    /// however often it is refreshed.
+    pub expires_at: UnixTime,
+}
+
 /// What taking a refresh token found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RefreshUse {
@@ -309,31 +321,51 @@ pub trait TeamStore: Send + Sync + fmt::Debug + 'static {
     async fn put_code(&self, key: &TokenHash, record: &CodeRecord) -> StoreResult<()>;
 
     /// Takes (removes) a code; `None` if unknown, already taken or expired.
-    async fn take_code(&self, key: &TokenHash) -> StoreResult<Option<CodeRecord>>;
+    /// In the same transaction, a code taken starts `family` (for the
+    /// code's user and client) and marks its client as having completed an
+    /// authorization: whoever fails to take the code afterwards (a replay)
+    /// finds the family and can revoke it.
+    async fn take_code(
+        &self,
+        key: &TokenHash,
+        family: &FamilyStart,
+    ) -> StoreResult<Option<CodeRecord>>;
 
-    /// Keeps an issued access token.
-    async fn put_access(&self, key: &TokenHash, record: &TokenRecord) -> StoreResult<()>;
+    /// Keeps an issued access token. False (and nothing kept) when its
+    /// family is revoked. A family not started yet is started, ending when
+    /// this token does.
+    async fn put_access(&self, key: &TokenHash, record: &TokenRecord) -> StoreResult<bool>;
 
-    /// The record of an access token that is neither expired nor revoked.
+    /// The record of an access token that is neither expired nor revoked,
+    /// in a family that is neither expired nor revoked.
     async fn access(&self, key: &TokenHash) -> StoreResult<Option<TokenRecord>>;
 
-    /// Keeps an issued refresh token.
-    async fn put_refresh(&self, key: &TokenHash, record: &TokenRecord) -> StoreResult<()>;
+    /// Keeps an issued refresh token; like [`TeamStore::put_access`].
+    async fn put_refresh(&self, key: &TokenHash, record: &TokenRecord) -> StoreResult<bool>;
 
     /// Marks a refresh token used and says whether it was fresh or a replay.
+    /// A token whose family is revoked or expired is `Unknown`.
     async fn take_refresh(&self, key: &TokenHash) -> StoreResult<RefreshUse>;
 
     /// Revokes one access or refresh token. False when it was not known.
     async fn revoke_token(&self, key: &TokenHash) -> StoreResult<bool>;
 
-    /// Revokes every token of a family (a replayed refresh token).
+    /// Revokes a family (a replayed code or refresh token): every token of
+    /// it, including any a concurrent request inserts later, is refused
+    /// from now on, on every replica. Returns how many live tokens it had.
     async fn revoke_family(&self, family: &str) -> StoreResult<u64>;
 
-    /// Revokes every token of a user; other users' tokens are untouched.
+    /// Revokes every token and family of a user and deletes their
+    /// unredeemed codes, in one transaction; other users are untouched.
+    /// Returns how many tokens and codes that was.
     async fn revoke_user_tokens(&self, user: &UserId) -> StoreResult<u64>;
 
-    /// Deletes expired pending authorizations, codes and tokens.
+    /// Deletes expired pending authorizations, codes, tokens and families.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
+
+    /// Deletes the clients registered at or before `registered_before` that
+    /// never redeemed a code (abandoned or abusive registrations).
+    async fn purge_unused_clients(&self, registered_before: UnixTime) -> StoreResult<u64>;
 }
 
 /// Opens the store `database_url` names, creating and migrating it as

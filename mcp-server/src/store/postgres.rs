@@ -18,17 +18,24 @@ use sqlx::{ConnectOptions, Connection, Row};
 
 use super::sql::{self, shared_sql_helpers, shared_sql_impl, shared_sql_rows};
 use super::{
-    ClientRecord, CodeRecord, PendingRecord, RefreshUse, StoreError, StoreResult, TeamStore,
-    TokenHash, TokenRecord, UnixTime, UserId, UserRecord, now,
+    ClientRecord, CodeRecord, FamilyStart, PendingRecord, RefreshUse, StoreError, StoreResult,
+    TeamStore, TokenHash, TokenRecord, UnixTime, UserId, UserRecord, now,
 };
 
 const BACKEND: &str = "postgres";
 
-static MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "team store",
-    include_str!("../../migrations/postgres/0001_team_store.sql"),
-)];
+static MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "team store",
+        include_str!("../../migrations/postgres/0001_team_store.sql"),
+    ),
+    (
+        2,
+        "token families",
+        include_str!("../../migrations/postgres/0002_token_families.sql"),
+    ),
+];
 
 /// The first key of jira-mcp's grant locks (`pg_advisory_lock(int, int)`):
 /// "jmcp" in ASCII. The two-key form never meets sqlx's migration lock,

@@ -255,24 +255,62 @@ macro_rules! shared_sql_impl {
             .map_err(|e| sql::db_error(BACKEND, e))
         }
 
-        async fn take_code(&self, key: &TokenHash) -> StoreResult<Option<CodeRecord>> {
-            let record = self
-                .record("DELETE FROM codes WHERE hash = $1 RETURNING record", key.as_str())
-                .await?;
-            let record: Option<CodeRecord> = record
+        async fn take_code(
+            &self,
+            key: &TokenHash,
+            family: &FamilyStart,
+        ) -> StoreResult<Option<CodeRecord>> {
+            let fail = |e| sql::db_error(BACKEND, e);
+            // One transaction: a concurrent replay of the code cannot see it
+            // gone without also seeing the family it started (and so can
+            // revoke it), on any replica.
+            let mut tx = self.pool.begin().await.map_err(fail)?;
+            let row = sqlx::query("DELETE FROM codes WHERE hash = $1 RETURNING record")
+                .bind(key.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(fail)?;
+            let record: Option<CodeRecord> = row
+                .map(|row| row.try_get::<String, _>("record"))
+                .transpose()
+                .map_err(fail)?
                 .map(|json| sql::from_json("authorization code", &json))
                 .transpose()?;
-            Ok(record.filter(|r| r.expires_at > now()))
+            let Some(record) = record.filter(|r| r.expires_at > now()) else {
+                tx.commit().await.map_err(fail)?;
+                return Ok(None);
+            };
+            sqlx::query(
+                "INSERT INTO families (family, user_id, client_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (family) DO NOTHING",
+            )
+            .bind(&family.family)
+            .bind(&record.user.0)
+            .bind(&record.client_id)
+            .bind(now())
+            .bind(family.expires_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+            sqlx::query("UPDATE clients SET authorized = TRUE WHERE client_id = $1")
+                .bind(&record.client_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            tx.commit().await.map_err(fail)?;
+            Ok(Some(record))
         }
 
-        async fn put_access(&self, key: &TokenHash, record: &TokenRecord) -> StoreResult<()> {
+        async fn put_access(&self, key: &TokenHash, record: &TokenRecord) -> StoreResult<bool> {
             self.put_token("access", key, record).await
         }
 
         async fn access(&self, key: &TokenHash) -> StoreResult<Option<TokenRecord>> {
             let row = sqlx::query(
                 "SELECT record FROM tokens WHERE hash = $1 AND kind = 'access' \
-                 AND revoked = FALSE AND expires_at > $2",
+                 AND revoked = FALSE AND expires_at > $2 AND EXISTS (\
+                 SELECT 1 FROM families f WHERE f.family = tokens.family \
+                 AND f.revoked = FALSE AND f.expires_at > $2)",
             )
             .bind(key.as_str())
             .bind(now())
@@ -282,7 +320,7 @@ macro_rules! shared_sql_impl {
             row.map(|row| token_from_row(&row)).transpose()
         }
 
-        async fn put_refresh(&self, key: &TokenHash, record: &TokenRecord) -> StoreResult<()> {
+        async fn put_refresh(&self, key: &TokenHash, record: &TokenRecord) -> StoreResult<bool> {
             self.put_token("refresh", key, record).await
         }
 
@@ -291,7 +329,10 @@ macro_rules! shared_sql_impl {
             // any later one (on any replica) reads more, a replay.
             let row = sqlx::query(
                 "UPDATE tokens SET used = used + 1 WHERE hash = $1 AND kind = 'refresh' \
-                 AND revoked = FALSE AND expires_at > $2 RETURNING used, record",
+                 AND revoked = FALSE AND expires_at > $2 AND EXISTS (\
+                 SELECT 1 FROM families f WHERE f.family = tokens.family \
+                 AND f.revoked = FALSE AND f.expires_at > $2) \
+                 RETURNING used, record",
             )
             .bind(key.as_str())
             .bind(now())
@@ -320,6 +361,14 @@ macro_rules! shared_sql_impl {
         }
 
         async fn revoke_family(&self, family: &str) -> StoreResult<u64> {
+            // The family first: from then on every lookup refuses its
+            // tokens, even those a racing request inserts after the update
+            // below.
+            sqlx::query("UPDATE families SET revoked = TRUE WHERE family = $1")
+                .bind(family)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| sql::db_error(BACKEND, e))?;
             let done = sqlx::query(
                 "UPDATE tokens SET revoked = TRUE WHERE family = $1 AND revoked = FALSE",
             )
@@ -331,19 +380,35 @@ macro_rules! shared_sql_impl {
         }
 
         async fn revoke_user_tokens(&self, user: &UserId) -> StoreResult<u64> {
-            let done = sqlx::query(
+            let fail = |e| sql::db_error(BACKEND, e);
+            // Codes first: a code being redeemed right now either is gone
+            // before this sees it, with its family started (revoked next),
+            // or is deleted here and cannot be redeemed.
+            let mut tx = self.pool.begin().await.map_err(fail)?;
+            let codes = sqlx::query("DELETE FROM codes WHERE user_id = $1")
+                .bind(&user.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            sqlx::query("UPDATE families SET revoked = TRUE WHERE user_id = $1")
+                .bind(&user.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            let tokens = sqlx::query(
                 "UPDATE tokens SET revoked = TRUE WHERE user_id = $1 AND revoked = FALSE",
             )
             .bind(&user.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
-            .map_err(|e| sql::db_error(BACKEND, e))?;
-            Ok(done.rows_affected())
+            .map_err(fail)?;
+            tx.commit().await.map_err(fail)?;
+            Ok(codes.rows_affected() + tokens.rows_affected())
         }
 
         async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
             let mut purged = 0;
-            for table in ["pending", "codes", "tokens"] {
+            for table in ["pending", "codes", "tokens", "families"] {
                 let done = sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
                     .bind(now)
                     .execute(&self.pool)
@@ -352,6 +417,17 @@ macro_rules! shared_sql_impl {
                 purged += done.rows_affected();
             }
             Ok(purged)
+        }
+
+        async fn purge_unused_clients(&self, registered_before: UnixTime) -> StoreResult<u64> {
+            let done = sqlx::query(
+                "DELETE FROM clients WHERE created_at <= $1 AND authorized = FALSE",
+            )
+            .bind(registered_before)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| sql::db_error(BACKEND, e))?;
+            Ok(done.rows_affected())
         }
         }
     };
@@ -379,10 +455,27 @@ macro_rules! shared_sql_helpers {
             kind: &'static str,
             key: &TokenHash,
             record: &TokenRecord,
-        ) -> StoreResult<()> {
+        ) -> StoreResult<bool> {
+            let fail = |e| sql::db_error(BACKEND, e);
+            // Redeeming a code starts its family (`take_code`); this covers
+            // callers that put tokens directly. A started or revoked family
+            // is left as it is.
             sqlx::query(
+                "INSERT INTO families (family, user_id, client_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (family) DO NOTHING",
+            )
+            .bind(&record.family)
+            .bind(&record.user.0)
+            .bind(&record.client_id)
+            .bind(now())
+            .bind(record.expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+            let done = sqlx::query(
                 "INSERT INTO tokens (hash, kind, user_id, client_id, family, expires_at, record) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (\
+                 SELECT 1 FROM families WHERE family = $5 AND revoked = FALSE)",
             )
             .bind(key.as_str())
             .bind(kind)
@@ -393,8 +486,8 @@ macro_rules! shared_sql_helpers {
             .bind(sql::to_json(record))
             .execute(&self.pool)
             .await
-            .map(drop)
-            .map_err(|e| sql::db_error(BACKEND, e))
+            .map_err(fail)?;
+            Ok(done.rows_affected() > 0)
         }
     };
 }

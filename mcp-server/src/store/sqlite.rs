@@ -26,8 +26,8 @@ use sqlx::sqlite::{
 use super::local_lock::UserLocks;
 use super::sql::{self, shared_sql_helpers, shared_sql_impl, shared_sql_rows};
 use super::{
-    ClientRecord, CodeRecord, PendingRecord, RefreshUse, StoreError, StoreResult, TeamStore,
-    TokenHash, TokenRecord, UnixTime, UserId, UserRecord, now,
+    ClientRecord, CodeRecord, FamilyStart, PendingRecord, RefreshUse, StoreError, StoreResult,
+    TeamStore, TokenHash, TokenRecord, UnixTime, UserId, UserRecord, now,
 };
 
 const BACKEND: &str = "sqlite";
@@ -38,11 +38,18 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a grant lock held by another process is tried again.
 const LOCK_FILE_POLL: Duration = Duration::from_millis(20);
 
-static MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "team store",
-    include_str!("../../migrations/sqlite/0001_team_store.sql"),
-)];
+static MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "team store",
+        include_str!("../../migrations/sqlite/0001_team_store.sql"),
+    ),
+    (
+        2,
+        "token families",
+        include_str!("../../migrations/sqlite/0002_token_families.sql"),
+    ),
+];
 
 /// The team store in a SQLite database.
 #[derive(Debug)]

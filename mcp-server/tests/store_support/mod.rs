@@ -167,3 +167,100 @@ pub async fn other_users_are_not_blocked(holder: Arc<dyn TeamStore>, other: Arc<
     assert_eq!(token.tokens().access_token.secret(), "ann-access-1");
     server.verify().await;
 }
+
+/// A database at schema version 1 (before token families) holding a live
+/// access and refresh token for one user through one client: what an
+/// upgrade must keep working. `backend` is `sqlite` or `postgres`; `conn`
+/// a connection to the empty database. Returns the tokens' secrets and the
+/// client id.
+pub async fn version_one_with_tokens<DB>(
+    backend: &str,
+    conn: &mut <DB as sqlx::Database>::Connection,
+) -> (String, String, String)
+where
+    DB: sqlx::Database,
+    <DB as sqlx::Database>::Connection: sqlx::migrate::Migrate,
+    for<'c> &'c mut <DB as sqlx::Database>::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    use jira_mcp::store::{ClientAuth, ClientRecord, TokenHash, TokenRecord, now};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        format!(
+            "{}/migrations/{backend}/0001_team_store.sql",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+        dir.path().join("0001_team_store.sql"),
+    )
+    .unwrap();
+    sqlx::migrate::Migrator::new(dir.path())
+        .await
+        .unwrap()
+        .run_direct(&mut *conn)
+        .await
+        .unwrap();
+    let user = "user-1";
+    let client = ClientRecord {
+        client_id: "client-1".into(),
+        client_name: None,
+        redirect_uris: vec!["http://127.0.0.1:9/cb".into()],
+        auth: ClientAuth::None,
+        created_at: now() - 7 * 86_400,
+    };
+    let token = TokenRecord {
+        client_id: "client-1".into(),
+        user: UserId(user.into()),
+        scopes: vec!["jira:read".into()],
+        audience: "https://mcp.example/mcp".into(),
+        family: "family-1".into(),
+        expires_at: now() + 3600,
+    };
+    let json = |v: String| v.replace('\'', "''");
+    let mut statements = vec![
+        format!(
+            "INSERT INTO users (id, account_id, site, display_name, created_at) \
+             VALUES ('{user}', 'acct', 'site', NULL, 1)"
+        ),
+        format!(
+            "INSERT INTO clients (client_id, record, created_at) VALUES ('client-1', '{}', {})",
+            json(serde_json::to_string(&client).unwrap()),
+            client.created_at
+        ),
+    ];
+    for (kind, secret) in [("access", "old-access"), ("refresh", "old-refresh")] {
+        statements.push(format!(
+            "INSERT INTO tokens (hash, kind, user_id, client_id, family, expires_at, record) \
+             VALUES ('{}', '{kind}', '{user}', 'client-1', 'family-1', {}, '{}')",
+            TokenHash::of(secret).as_str(),
+            token.expires_at,
+            json(serde_json::to_string(&token).unwrap())
+        ));
+    }
+    for statement in statements {
+        sqlx::Executor::execute(&mut *conn, statement.as_str())
+            .await
+            .unwrap();
+    }
+    ("old-access".into(), "old-refresh".into(), "client-1".into())
+}
+
+/// After the upgrade from [`version_one_with_tokens`]: the old tokens still
+/// work, their client counts as authorized (it is not purged), and revoking
+/// their family revokes them.
+pub async fn tokens_survive_the_upgrade(store: &Arc<dyn TeamStore>, access: &str, refresh: &str) {
+    use jira_mcp::store::{RefreshUse, TokenHash, now};
+    assert!(
+        store
+            .access(&TokenHash::of(access))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.purge_unused_clients(now()).await.unwrap(), 0);
+    assert!(store.client("client-1").await.unwrap().is_some());
+    assert!(matches!(
+        store.take_refresh(&TokenHash::of(refresh)).await.unwrap(),
+        RefreshUse::Fresh(_)
+    ));
+    assert_eq!(store.revoke_family("family-1").await.unwrap(), 2);
+    assert_eq!(store.access(&TokenHash::of(access)).await.unwrap(), None);
+}
