@@ -193,6 +193,12 @@ pub struct PendingRecord {
     pub sealed_verifier: Vec<u8>,
     /// The authorization URL sent to Atlassian.
     pub atlassian_url: String,
+    /// The hash of the secret in the cookie set on the browser that
+    /// approved the consent page: the callback completes only in that
+    /// browser (login CSRF). `None` only in records written before it
+    /// existed, which the callback refuses.
+    #[serde(default)]
+    pub browser_hash: Option<TokenHash>,
     /// After this, the callback is refused.
     pub expires_at: UnixTime,
 }
@@ -305,6 +311,15 @@ pub trait TeamStore: Send + Sync + fmt::Debug + 'static {
     /// taken or expired.
     async fn take_pending(&self, key: &TokenHash) -> StoreResult<Option<PendingRecord>>;
 
+    /// A waiting authorization, left in place; `None` if unknown, taken
+    /// or expired. (The callback checks the browser before it takes one.)
+    async fn pending(&self, key: &TokenHash) -> StoreResult<Option<PendingRecord>>;
+
+    /// Marks a consent request answered; true for the first answer only
+    /// (atomic across requests and replicas), false for every replay. Kept
+    /// until `expires_at`, when the request itself expires.
+    async fn spend_consent(&self, key: &TokenHash, expires_at: UnixTime) -> StoreResult<bool>;
+
     /// Keeps an issued authorization code.
     async fn put_code(&self, key: &TokenHash, record: &CodeRecord) -> StoreResult<()>;
 
@@ -332,7 +347,8 @@ pub trait TeamStore: Send + Sync + fmt::Debug + 'static {
     /// Revokes every token of a user; other users' tokens are untouched.
     async fn revoke_user_tokens(&self, user: &UserId) -> StoreResult<u64>;
 
-    /// Deletes expired pending authorizations, codes and tokens.
+    /// Deletes expired pending authorizations, spent consents, codes and
+    /// tokens.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
 }
 

@@ -24,11 +24,18 @@ use super::{
 
 const BACKEND: &str = "postgres";
 
-static MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "team store",
-    include_str!("../../migrations/postgres/0001_team_store.sql"),
-)];
+static MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "team store",
+        include_str!("../../migrations/postgres/0001_team_store.sql"),
+    ),
+    (
+        2,
+        "spent consents",
+        include_str!("../../migrations/postgres/0002_spent_consents.sql"),
+    ),
+];
 
 /// The first key of jira-mcp's grant locks (`pg_advisory_lock(int, int)`):
 /// "jmcp" in ASCII. The two-key form never meets sqlx's migration lock,

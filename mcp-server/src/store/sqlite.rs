@@ -38,11 +38,18 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a grant lock held by another process is tried again.
 const LOCK_FILE_POLL: Duration = Duration::from_millis(20);
 
-static MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "team store",
-    include_str!("../../migrations/sqlite/0001_team_store.sql"),
-)];
+static MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "team store",
+        include_str!("../../migrations/sqlite/0001_team_store.sql"),
+    ),
+    (
+        2,
+        "spent consents",
+        include_str!("../../migrations/sqlite/0002_spent_consents.sql"),
+    ),
+];
 
 /// The team store in a SQLite database.
 #[derive(Debug)]
