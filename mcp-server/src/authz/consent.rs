@@ -26,14 +26,13 @@ use super::pkce::{self, constant_time_eq};
 use super::register::is_loopback;
 use super::tokens::random_secret;
 use super::{AuthzState, SCOPES, parse_params, split_scopes};
+use crate::config::ATLASSIAN_CALLBACK_PATH;
 use crate::store::{ClientRecord, PendingRecord, TokenHash, UnixTime, now};
 
 /// The CSRF cookie's name.
 pub const CSRF_COOKIE: &str = "jira_mcp_csrf";
 /// The prefix of the cookies that bind a sign-in to its browser.
 pub const BROWSER_COOKIE_PREFIX: &str = "jira_mcp_signin_";
-/// Where Atlassian sends the user back (see [`super::router`]).
-pub const CALLBACK_PATH: &str = "/oauth/atlassian/callback";
 /// How long the consent page stays valid (and the Atlassian hop after it).
 pub const CONSENT_TTL_SECS: i64 = 600;
 /// The associated data of a sealed consent request: a sealed grant or
@@ -122,7 +121,8 @@ async fn check_request(
         Some(uri) => {
             return Err(bad(format!(
                 "The redirect URI {} is not registered for this client. Nothing was sent to \
-                 it. The client must register it exactly (POST /register) before using it.",
+                 it. The client must register it (POST /register) before using it; only an \
+                 http loopback URI may differ from the registered one, in its port.",
                 shown_uri(uri)
             )));
         }
@@ -566,9 +566,9 @@ pub fn browser_cookie_name(key: &TokenHash) -> String {
 /// must come back on Atlassian's top-level redirect to the callback, the
 /// one path it is sent to.
 pub fn browser_cookie(state: &AuthzState, key: &TokenHash, value: &str, max_age: i64) -> String {
-    let path = Url::parse(&state.endpoint(CALLBACK_PATH))
+    let path = Url::parse(&state.endpoint(ATLASSIAN_CALLBACK_PATH))
         .map(|url| url.path().to_string())
-        .unwrap_or_else(|_| CALLBACK_PATH.to_string());
+        .unwrap_or_else(|_| ATLASSIAN_CALLBACK_PATH.to_string());
     let secure = if state.public_url.scheme() == "https" {
         "; Secure"
     } else {

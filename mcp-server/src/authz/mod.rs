@@ -120,7 +120,10 @@ pub fn router(state: Arc<AuthzState>) -> Router {
         .route("/register", post(register::register))
         .route("/authorize", get(consent::authorize))
         .route("/authorize/consent", post(consent::consent))
-        .route(consent::CALLBACK_PATH, get(callback::callback))
+        .route(
+            crate::config::ATLASSIAN_CALLBACK_PATH,
+            get(callback::callback),
+        )
         .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
