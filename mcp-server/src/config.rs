@@ -14,7 +14,9 @@ use crate::catalog;
 
 mod team;
 
-pub use team::{ALLOW_ANY, DEFAULT_RATE_LIMIT, DEFAULT_USER_CACHE_SIZE, TeamSettings};
+pub use team::{
+    ALLOW_ANY, ATLASSIAN_CALLBACK_PATH, DEFAULT_RATE_LIMIT, DEFAULT_USER_CACHE_SIZE, TeamSettings,
+};
 
 /// The default OAuth redirect URI (register the same one in the app).
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8080/callback";

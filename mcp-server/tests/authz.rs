@@ -66,6 +66,9 @@ struct Harness {
     /// The users `on_sign_in` was called with, in order.
     signed_in: Arc<Mutex<Vec<UserId>>>,
     http: reqwest::Client,
+    /// The sign-in cookies approvals set, as a browser keeps them for the
+    /// callback (`name=value`).
+    browser: Mutex<Vec<String>>,
     _dir: tempfile::TempDir,
 }
 
@@ -141,8 +144,20 @@ async fn start_with(setup: Setup) -> Harness {
         state,
         signed_in,
         http,
+        browser: Mutex::new(Vec::new()),
         _dir: dir,
     }
+}
+
+/// The sign-in cookie (`name=value`) an approval set.
+fn signin_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(authz::consent::BROWSER_COOKIE_PREFIX))
+        .map(|v| v.split(';').next().unwrap().to_string())
 }
 
 /// A PKCE pair.
@@ -281,7 +296,23 @@ impl Harness {
         if let Some(cookie) = cookie {
             post = post.header("cookie", cookie);
         }
-        post.send().await.unwrap()
+        let response = post.send().await.unwrap();
+        if let Some(cookie) = signin_cookie(&response) {
+            self.browser.lock().unwrap().push(cookie);
+        }
+        response
+    }
+
+    /// GET the Atlassian callback as the browser that approved: with the
+    /// sign-in cookies the approvals set.
+    async fn callback(&self, url: &str) -> reqwest::Response {
+        let cookies = self.browser.lock().unwrap().join("; ");
+        self.http
+            .get(url)
+            .header("cookie", cookies)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Consent approved, Atlassian followed, back at the client: the
@@ -302,7 +333,7 @@ impl Harness {
         let to_atlassian = location(&approved);
         let back = self.get(&to_atlassian).await;
         assert_eq!(back.status(), StatusCode::FOUND, "the simulator refused");
-        let callback = self.get(&location(&back)).await;
+        let callback = self.callback(&location(&back)).await;
         assert_eq!(
             callback.status(),
             StatusCode::FOUND,
@@ -482,7 +513,7 @@ async fn the_whole_chain_issues_tokens_and_keeps_the_atlassian_grant_sealed() {
     // Atlassian (the simulator) sends the user back; the client gets a code.
     let back = h.get(&to_atlassian).await;
     assert_eq!(back.status(), StatusCode::FOUND);
-    let callback = h.get(&location(&back)).await;
+    let callback = h.callback(&location(&back)).await;
     assert_eq!(callback.status(), StatusCode::FOUND);
     let to_client = query_of(&location(&callback));
     assert_eq!(to_client["state"], "client-state-1");
@@ -502,7 +533,10 @@ async fn the_whole_chain_issues_tokens_and_keeps_the_atlassian_grant_sealed() {
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert_eq!(headers[CACHE_CONTROL], "no-store");
     assert_eq!(tokens["token_type"], "Bearer");
-    assert_eq!(tokens["expires_in"], 3600);
+    // The whole seconds left when the answer was made: 3600, or 3599 when
+    // storing the tokens crossed a second (see the expiry test).
+    let expires_in = tokens["expires_in"].as_i64().unwrap();
+    assert!((3599..=3600).contains(&expires_in), "{tokens}");
     assert_eq!(tokens["scope"], "jira:read jira:write");
     assert!(tokens["refresh_token"].is_string());
     let access = text(&tokens, "access_token");
@@ -643,40 +677,124 @@ async fn an_unknown_client_gets_an_error_page_and_no_redirect() {
     assert!(response.text().await.unwrap().contains("not registered"));
 }
 
-#[tokio::test]
-async fn plain_pkce_and_a_wrong_resource_are_sent_back_to_the_client() {
-    let h = start().await;
-    let client_id = h.public_client().await;
-    let pkce = pkce_pair();
+/// Registers a public client with these redirect URIs; its id.
+async fn client_with(h: &Harness, redirect_uris: &[&str]) -> String {
+    let (status, client) = h
+        .register(json!({
+            "client_name": "Redirect test",
+            "redirect_uris": redirect_uris,
+            "token_endpoint_auth_method": "none",
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    text(&client, "client_id")
+}
 
-    let plain = h
-        .get(
-            &h.authorize_url(&client_id, &pkce, &[])
-                .replace("S256", "plain"),
+/// A query parameter set (`Some`) or removed (`None`).
+type Change<'a> = (&'a str, Option<&'a str>);
+
+/// `authorize_url` with `redirect_uri` and the `changes` (a `None` value
+/// removes the parameter).
+fn authorize_url_with(
+    h: &Harness,
+    client_id: &str,
+    redirect_uri: &str,
+    changes: &[Change],
+) -> String {
+    let mut url = Url::parse(&h.authorize_url(client_id, &pkce_pair(), &[])).unwrap();
+    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    for (k, v) in pairs.iter_mut() {
+        if k == "redirect_uri" {
+            *v = redirect_uri.to_string();
+        }
+    }
+    for (name, value) in changes {
+        pairs.retain(|(k, _)| k != name);
+        if let Some(value) = value {
+            pairs.push((name.to_string(), value.to_string()));
+        }
+    }
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.to_string()
+}
+
+/// Issue 16 point 5: with open registration no client is trusted, so a bad
+/// request is answered with a page, before any user interaction, never with
+/// a redirect to the (possibly phishing) redirect URI.
+#[tokio::test]
+async fn a_bad_authorization_request_gets_an_error_page_and_no_redirect() {
+    let h = start().await;
+    let phish = "https://phish.example/landing";
+    let client_id = client_with(&h, &[phish]).await;
+    let challenge = pkce_pair().challenge;
+    let cases: [(&str, &[Change], &str); 6] = [
+        (
+            "implicit grant",
+            &[("response_type", Some("token"))],
+            "response_type must be code",
+        ),
+        (
+            "no PKCE",
+            &[("code_challenge", None), ("code_challenge_method", None)],
+            "PKCE",
+        ),
+        (
+            "plain PKCE",
+            &[
+                ("code_challenge_method", Some("plain")),
+                ("code_challenge", Some(&challenge)),
+            ],
+            "S256",
+        ),
+        (
+            "unknown scope",
+            &[("scope", Some("admin:everything"))],
+            "scope admin:everything is unknown",
+        ),
+        (
+            "wrong resource",
+            &[("resource", Some("https://elsewhere.example/mcp"))],
+            "resource must be",
+        ),
+        (
+            "no response_type",
+            &[("response_type", None)],
+            "response_type must be code",
+        ),
+    ];
+    for (case, changes, why) in cases {
+        let response = h
+            .get(&authorize_url_with(&h, &client_id, phish, changes))
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{case}");
+        assert!(
+            response.headers().get(LOCATION).is_none(),
+            "{case}: redirected to {:?}",
+            response.headers().get(LOCATION)
+        );
+        let page = response.text().await.unwrap();
+        assert!(page.contains(why), "{case}: {page}");
+        assert!(
+            page.contains("Nothing was sent to the client"),
+            "{case}: {page}"
+        );
+        assert!(!page.contains("<form"), "{case}: {page}");
+    }
+    // A good request from the same client still gets the consent page, and
+    // Deny (after the user saw it) still goes back to the client.
+    let consent = h
+        .consent_page(&authorize_url_with(&h, &client_id, phish, &[]))
+        .await;
+    let denied = h
+        .post_consent(
+            Some(&consent.cookie),
+            &consent.request,
+            &consent.csrf,
+            "deny",
         )
         .await;
-    assert_eq!(plain.status(), StatusCode::FOUND);
-    let back = query_of(&location(&plain));
-    assert_eq!(back["error"], "invalid_request");
-    assert_eq!(back["state"], "client-state-1");
-    assert_eq!(back["iss"], h.state.issuer());
-
-    let mut url = Url::parse(&h.authorize_url(&client_id, &pkce, &[])).unwrap();
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .into_owned()
-        .map(|(k, v)| {
-            if k == "resource" {
-                (k, "https://elsewhere.example/mcp".into())
-            } else {
-                (k, v)
-            }
-        })
-        .collect();
-    url.query_pairs_mut().clear().extend_pairs(pairs);
-    let wrong = h.get(url.as_str()).await;
-    assert_eq!(wrong.status(), StatusCode::FOUND);
-    assert_eq!(query_of(&location(&wrong))["error"], "invalid_target");
+    assert_eq!(denied.status(), StatusCode::FOUND);
+    assert!(location(&denied).starts_with(phish));
 }
 
 #[tokio::test]
@@ -743,13 +861,13 @@ async fn a_denial_at_atlassian_reaches_the_client_and_a_callback_is_single_use()
         .await;
     let denied_at_atlassian = h.get(&format!("{}&deny=1", location(&approved))).await;
     let callback_url = location(&denied_at_atlassian);
-    let callback = h.get(&callback_url).await;
+    let callback = h.callback(&callback_url).await;
     assert_eq!(callback.status(), StatusCode::FOUND);
     let back = query_of(&location(&callback));
     assert_eq!(back["error"], "access_denied");
     assert_eq!(back["state"], "client-state-1");
 
-    let again = h.get(&callback_url).await;
+    let again = h.callback(&callback_url).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     assert!(
         again
@@ -1028,7 +1146,7 @@ async fn no_token_or_secret_in_debug_or_in_the_trace_logs() {
     h.state.store.put_pending(&key, &pending).await.unwrap();
     let back = h.get(&to_atlassian).await;
     let atlassian_code = query_of(&location(&back))["code"].clone();
-    let callback = h.get(&location(&back)).await;
+    let callback = h.callback(&location(&back)).await;
     let code = query_of(&location(&callback))["code"].clone();
     let (status, tokens, _) = h
         .token(&[
@@ -1143,7 +1261,7 @@ async fn a_code_atlassian_refuses_asks_the_user_to_consent_again() {
         })
         .collect();
     callback.query_pairs_mut().clear().extend_pairs(pairs);
-    let answer = h.get(callback.as_str()).await;
+    let answer = h.callback(callback.as_str()).await;
     let status = answer.status();
     if status != StatusCode::FORBIDDEN {
         panic!("{status}: {}", answer.text().await.unwrap());
@@ -1637,4 +1755,490 @@ async fn an_oversized_registration_is_refused_unread() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+// ---------------------------------------------------------------- issue 16
+
+/// Issue 16 point 1 (login CSRF): an attacker approves their own consent
+/// page, stops at the redirect to Atlassian and sends that link to a
+/// colleague. The colleague's browser (no sign-in cookie) completes
+/// Atlassian's consent, but the callback gives it an error page and no
+/// code; the sign-in stays for the browser that approved it.
+#[tokio::test]
+async fn a_callback_from_a_browser_that_did_not_approve_gets_no_code() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let pkce = pkce_pair();
+    let consent = h
+        .consent_page(&h.authorize_url(&client_id, &pkce, &[]))
+        .await;
+    let approved = h
+        .post_consent(
+            Some(&consent.cookie),
+            &consent.request,
+            &consent.csrf,
+            "approve",
+        )
+        .await;
+    assert_eq!(approved.status(), StatusCode::FOUND);
+    let set_cookie = approved
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with(authz::consent::BROWSER_COOKIE_PREFIX))
+        .expect("approval sets the sign-in cookie");
+    for attribute in [
+        "; Path=/oauth/atlassian/callback",
+        "; Max-Age=600",
+        "; HttpOnly",
+        "; SameSite=Lax",
+    ] {
+        assert!(set_cookie.contains(attribute), "{attribute}: {set_cookie}");
+    }
+    assert!(
+        !set_cookie.contains("Secure"),
+        "http public URL: {set_cookie}"
+    );
+    let attackers = signin_cookie(&approved).unwrap();
+    let (name, value) = attackers.split_once('=').unwrap();
+    let to_atlassian = location(&approved);
+    let key = TokenHash::of(&query_of(&to_atlassian)["state"]);
+
+    // The colleague's browser: Atlassian's consent, then the callback with
+    // no cookie, a forged value, or another sign-in's cookie.
+    let back = h.get(&to_atlassian).await;
+    let callback_url = location(&back);
+    let forged = format!("{name}={}", random_secret());
+    let other_sign_in = format!(
+        "{}0123456789abcdef={value}",
+        authz::consent::BROWSER_COOKIE_PREFIX
+    );
+    for cookie in [
+        None,
+        Some(forged.as_str()),
+        Some(other_sign_in.as_str()),
+        Some(&format!("{name}=")),
+    ] {
+        let mut request = h.http.get(&callback_url);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let refused = request.send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{cookie:?}");
+        assert!(refused.headers().get(LOCATION).is_none(), "{cookie:?}");
+        let page = refused.text().await.unwrap();
+        assert!(page.contains("not started in this browser"), "{page}");
+        assert!(!page.contains("code="), "{page}");
+        // Nothing the real browser needs was used up.
+        assert!(h.state.store.pending(&key).await.unwrap().is_some());
+    }
+    assert!(h.signed_in.lock().unwrap().is_empty(), "nobody signed in");
+
+    // The browser that approved completes it, once.
+    let done = h.callback(&callback_url).await;
+    assert_eq!(done.status(), StatusCode::FOUND, "{:?}", done.text().await);
+    let cleared = signin_cookie(&done).unwrap();
+    assert_eq!(cleared, format!("{name}="), "the cookie is cleared");
+    let to_client = query_of(&location(&done));
+    let (status, tokens) = h
+        .exchange(&client_id, &to_client["code"], &pkce.verifier)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(h.state.store.pending(&key).await.unwrap(), None);
+}
+
+/// Over https the sign-in cookie is Secure (and keeps its path under a
+/// public URL with a path).
+#[tokio::test]
+async fn the_sign_in_cookie_is_secure_over_https() {
+    let h = start().await;
+    let state = AuthzState {
+        store: h.state.store.clone(),
+        sealer: h.state.sealer.clone(),
+        public_url: Url::parse("https://jira-mcp.example/team/").unwrap(),
+        resource: "https://jira-mcp.example/team/mcp".into(),
+        atlassian: h.state.atlassian.clone(),
+        config: h.state.config.clone(),
+        access_ttl: h.state.access_ttl,
+        refresh_ttl: h.state.refresh_ttl,
+        refresh_max_lifetime: h.state.refresh_max_lifetime,
+        abuse: h.state.abuse.clone(),
+        on_sign_in: None,
+    };
+    let cookie = authz::consent::browser_cookie(&state, &TokenHash::of("s"), "v", 600);
+    assert!(cookie.ends_with("; SameSite=Lax; Secure"), "{cookie}");
+    assert!(
+        cookie.contains("; Path=/team/oauth/atlassian/callback;"),
+        "{cookie}"
+    );
+}
+
+/// Issue 16 point 4 (part): one consent page is answered once. Of 20
+/// concurrent approvals of the same page (same cookie, token and sealed
+/// request) exactly one goes on to Atlassian; later replays, and a Deny
+/// after the Allow, are refused.
+#[tokio::test]
+async fn a_consent_page_is_answered_once() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let consent = h
+        .consent_page(&h.authorize_url(&client_id, &pkce_pair(), &[]))
+        .await;
+    let h = Arc::new(h);
+    let consent = Arc::new(consent);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (h, consent) = (h.clone(), consent.clone());
+            tokio::spawn(async move {
+                h.post_consent(
+                    Some(&consent.cookie),
+                    &consent.request,
+                    &consent.csrf,
+                    "approve",
+                )
+                .await
+                .status()
+            })
+        })
+        .collect();
+    let mut approved = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            StatusCode::FOUND => approved += 1,
+            StatusCode::BAD_REQUEST => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(approved, 1, "of 20 concurrent approvals");
+    assert_eq!(h.browser.lock().unwrap().len(), 1, "one sign-in started");
+    for decision in ["approve", "approve", "deny"] {
+        let replay = h
+            .post_consent(
+                Some(&consent.cookie),
+                &consent.request,
+                &consent.csrf,
+                decision,
+            )
+            .await;
+        assert_eq!(replay.status(), StatusCode::BAD_REQUEST, "{decision}");
+        assert!(replay.headers().get(LOCATION).is_none());
+        assert!(replay.text().await.unwrap().contains("already answered"));
+    }
+    // An invalid decision does not use the page up.
+    let fresh = h
+        .consent_page(&h.authorize_url(&client_id, &pkce_pair(), &[]))
+        .await;
+    let unclear = h
+        .post_consent(Some(&fresh.cookie), &fresh.request, &fresh.csrf, "maybe")
+        .await;
+    assert_eq!(unclear.status(), StatusCode::BAD_REQUEST);
+    let denied = h
+        .post_consent(Some(&fresh.cookie), &fresh.request, &fresh.csrf, "deny")
+        .await;
+    assert_eq!(denied.status(), StatusCode::FOUND);
+}
+
+/// Issue 16 point 6: a look-alike Unicode host is stored, shown and used
+/// in its punycode form; format and separator characters are refused in
+/// what the consent page shows.
+#[tokio::test]
+async fn the_consent_page_shows_the_punycode_host_and_no_format_characters() {
+    let h = start().await;
+    // "сlaude.ai" with a Cyrillic с (U+0441).
+    let spoof = "https://\u{0441}laude.ai/api/mcp/auth_callback";
+    let punycode = "https://xn--laude-0ye.ai/api/mcp/auth_callback";
+    let (status, client) = h
+        .register(json!({
+            "client_name": "Claude",
+            "redirect_uris": [spoof],
+            "token_endpoint_auth_method": "none",
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    assert_eq!(client["redirect_uris"], json!([punycode]));
+    let client_id = text(&client, "client_id");
+    let stored = h.state.store.client(&client_id).await.unwrap().unwrap();
+    assert_eq!(stored.redirect_uris, vec![punycode.to_string()]);
+
+    // The client asks with the Unicode form it registered: it matches, and
+    // the page shows where the code really goes.
+    let pkce = pkce_pair();
+    let consent = h
+        .consent_page(&authorize_url_with(&h, &client_id, spoof, &[]))
+        .await;
+    assert!(!consent.html.contains('\u{0441}'), "{}", consent.html);
+    assert!(
+        consent.html.contains("<strong>xn--laude-0ye.ai</strong>"),
+        "{}",
+        consent.html
+    );
+    assert!(consent.html.contains(punycode));
+    assert!(consent.html.contains("internationalized domain name"));
+    let approved = h
+        .post_consent(
+            Some(&consent.cookie),
+            &consent.request,
+            &consent.csrf,
+            "approve",
+        )
+        .await;
+    let back = h.get(&location(&approved)).await;
+    let to_client = location(&h.callback(&location(&back)).await);
+    assert!(to_client.starts_with(punycode), "{to_client}");
+    let _ = pkce;
+
+    // A plain host gets no warning.
+    let plain = h
+        .consent_page(&h.authorize_url(&h.public_client().await, &pkce_pair(), &[]))
+        .await;
+    assert!(!plain.html.contains("internationalized"));
+
+    // Format and separator characters are refused wherever they would be
+    // shown: the name and the redirect URIs.
+    for bad in [
+        '\u{202E}', '\u{200B}', '\u{2028}', '\u{2029}', '\u{FEFF}', '\u{1b}',
+    ] {
+        let (status, answer) = h
+            .register(json!({
+                "client_name": format!("Claude{bad}edoc.exe"),
+                "redirect_uris": [CLIENT_REDIRECT],
+            }))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?}");
+        assert_eq!(answer["error"], "invalid_client_metadata", "{bad:?}");
+        assert!(
+            text(&answer, "error_description").contains(&format!("U+{:04X}", u32::from(bad))),
+            "{answer}"
+        );
+        let (status, answer) = h
+            .register(json!({"redirect_uris": [format!("https://cl{bad}aude.ai/cb")]}))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?}");
+        assert_eq!(answer["error"], "invalid_redirect_uri", "{bad:?}");
+    }
+
+    // A client stored before these checks shows such a name made visible.
+    let mut old = h.state.store.client(&client_id).await.unwrap().unwrap();
+    old.client_id = "old-client".into();
+    old.client_name = Some("Claude\u{202E}exe.".into());
+    h.state.store.put_client(&old).await.unwrap();
+    let page = h
+        .consent_page(&authorize_url_with(&h, "old-client", punycode, &[]))
+        .await;
+    assert!(!page.html.contains('\u{202E}'));
+    assert!(page.html.contains("Claude\u{FFFD}exe."), "{}", page.html);
+}
+
+/// Issue 16 point 9 (log forging, CWE-117): whoever approves their own
+/// consent page can call the callback with its state and any `error=`;
+/// that value must not reach a log line as it is (no new line, no
+/// escape character, no fake audit line).
+#[tokio::test]
+async fn a_forged_callback_error_cannot_write_a_log_line() {
+    let h = start().await;
+    let client_id = h.public_client().await;
+    let consent = h
+        .consent_page(&h.authorize_url(&client_id, &pkce_pair(), &[]))
+        .await;
+    let approved = h
+        .post_consent(
+            Some(&consent.cookie),
+            &consent.request,
+            &consent.csrf,
+            "approve",
+        )
+        .await;
+    let atlassian_state = query_of(&location(&approved))["state"].clone();
+    let marker = random_secret();
+    let forged = format!(
+        "x\n2026-01-01T00:00:00.000000Z  INFO jira_mcp::audit: {marker} tool=delete_issue \
+         issue=OPS-1 outcome=ok\u{1b}[2K"
+    );
+    let mut url = Url::parse(&format!("{}/oauth/atlassian/callback", h.base)).unwrap();
+    url.query_pairs_mut()
+        .append_pair("state", &atlassian_state)
+        .append_pair("error", &forged);
+    let answer = h.callback(url.as_str()).await;
+    assert_eq!(answer.status(), StatusCode::FOUND);
+    let back = query_of(&location(&answer));
+    assert_eq!(back["error"], "server_error");
+    assert!(!back["error_description"].contains(&marker), "{back:?}");
+
+    let logs = logged();
+    assert!(
+        logs.contains("Atlassian refused the authorization"),
+        "{logs}"
+    );
+    assert!(!logs.contains('\u{1b}'), "a raw ESC reached the log");
+    assert!(
+        !logs.contains(&marker),
+        "the request's text reached the log"
+    );
+    assert!(
+        !logs.lines().any(|line| line.contains("jira_mcp::audit")),
+        "a forged audit line: {logs}"
+    );
+}
+
+/// Issue 16 point 11: a loopback redirect URI matches on any port (RFC
+/// 8252 §7.3: a native client listens on a free port each run), for
+/// 127.0.0.1, [::1] and localhost; scheme, host, path and query must still
+/// match, and other hosts match exactly.
+#[tokio::test]
+async fn a_loopback_redirect_uri_matches_on_any_port_and_nothing_else() {
+    let h = start().await;
+    for (registered, other_port) in [
+        ("http://127.0.0.1:1234/cb", "http://127.0.0.1:5678/cb"),
+        ("http://[::1]:1234/cb", "http://[::1]:5678/cb"),
+        ("http://localhost:1234/cb", "http://localhost:5678/cb"),
+        ("http://127.0.0.1/cb?x=1", "http://127.0.0.1:5678/cb?x=1"),
+    ] {
+        let client_id = client_with(&h, &[registered]).await;
+        let consent = h
+            .consent_page(&authorize_url_with(&h, &client_id, other_port, &[]))
+            .await;
+        assert!(consent.html.contains(other_port), "{}", consent.html);
+        let other_query = match other_port.split_once('?') {
+            Some((base, _)) => format!("{base}?x=2"),
+            None => format!("{other_port}?y=2"),
+        };
+        for requested in [
+            other_port.replacen("/cb", "/other", 1),
+            other_port.replacen("http:", "https:", 1),
+            other_port.replacen("/cb", "/cb/", 1),
+            other_query,
+            other_port.replacen("http://", "http://evil@", 1),
+        ] {
+            let response = h
+                .get(&authorize_url_with(&h, &client_id, &requested, &[]))
+                .await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{requested}");
+            assert!(response.headers().get(LOCATION).is_none());
+        }
+    }
+    // Loopback hosts are not interchangeable.
+    let client_id = client_with(&h, &["http://127.0.0.1:1234/cb"]).await;
+    for other_host in [
+        "http://localhost:1234/cb",
+        "http://[::1]:1234/cb",
+        "http://127.0.0.2:1234/cb",
+    ] {
+        let response = h
+            .get(&authorize_url_with(&h, &client_id, other_host, &[]))
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{other_host}");
+    }
+    // Other hosts match with their port.
+    let client_id = client_with(&h, &["https://app.example:8443/cb"]).await;
+    let response = h
+        .get(&authorize_url_with(
+            &h,
+            &client_id,
+            "https://app.example:9443/cb",
+            &[],
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    // The whole chain on another port: the code goes to the port asked
+    // for, and /token takes it with that redirect URI.
+    let client_id = client_with(&h, &["http://127.0.0.1:1234/cb"]).await;
+    let requested = "http://127.0.0.1:40123/cb";
+    let pkce = pkce_pair();
+    let mut url = Url::parse(&authorize_url_with(&h, &client_id, requested, &[])).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "code_challenge" {
+                (k, pkce.challenge.clone())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    let consent = h.consent_page(url.as_str()).await;
+    let approved = h
+        .post_consent(
+            Some(&consent.cookie),
+            &consent.request,
+            &consent.csrf,
+            "approve",
+        )
+        .await;
+    let back = h.get(&location(&approved)).await;
+    let to_client = location(&h.callback(&location(&back)).await);
+    assert!(to_client.starts_with(requested), "{to_client}");
+    let code = query_of(&to_client)["code"].clone();
+    let (status, body, _) = h
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client_id),
+            ("code", &code),
+            ("redirect_uri", requested),
+            ("code_verifier", &pkce.verifier),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Seconds since the epoch, with the fraction.
+fn precise_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Issue 16 point 14: an access token never expires before the
+/// `expires_in` it was issued with (the store keeps whole seconds: rounding
+/// down ended tokens up to a second early). Checked on 20 code exchanges
+/// and 20 refreshes.
+#[tokio::test]
+async fn an_access_token_lives_at_least_its_expires_in() {
+    let h = start().await;
+    let (client_id, mut tokens) = h.logged_in().await;
+    let mut early = Vec::new();
+    for trial in 0..20 {
+        let asked = precise_now();
+        let (status, fresh) = h.refresh(&client_id, &text(&tokens, "refresh_token")).await;
+        assert_eq!(status, StatusCode::OK, "{fresh}");
+        let record = h
+            .state
+            .store
+            .access(&TokenHash::of(&text(&fresh, "access_token")))
+            .await
+            .unwrap()
+            .unwrap();
+        let promised = asked + fresh["expires_in"].as_f64().unwrap();
+        if (record.expires_at as f64) < promised {
+            early.push((trial, promised - record.expires_at as f64));
+        }
+        tokens = fresh;
+    }
+    for trial in 0..20 {
+        let pkce = pkce_pair();
+        let back = h.authorize(&client_id, &pkce).await;
+        let asked = precise_now();
+        let (status, fresh) = h.exchange(&client_id, &back["code"], &pkce.verifier).await;
+        assert_eq!(status, StatusCode::OK, "{fresh}");
+        let record = h
+            .state
+            .store
+            .access(&TokenHash::of(&text(&fresh, "access_token")))
+            .await
+            .unwrap()
+            .unwrap();
+        let promised = asked + fresh["expires_in"].as_f64().unwrap();
+        if (record.expires_at as f64) < promised {
+            early.push((20 + trial, promised - record.expires_at as f64));
+        }
+    }
+    assert!(
+        early.is_empty(),
+        "{} of 40 tokens expire early (trial, seconds): {early:?}",
+        early.len()
+    );
 }

@@ -323,6 +323,12 @@ impl TeamStore for Flaky {
     async fn take_pending(&self, k: &TokenHash) -> StoreResult<Option<PendingRecord>> {
         self.inner.take_pending(k).await
     }
+    async fn pending(&self, k: &TokenHash) -> StoreResult<Option<PendingRecord>> {
+        self.inner.pending(k).await
+    }
+    async fn spend_consent(&self, k: &TokenHash, expires_at: UnixTime) -> StoreResult<bool> {
+        self.inner.spend_consent(k, expires_at).await
+    }
     async fn put_code(&self, k: &TokenHash, r: &CodeRecord) -> StoreResult<()> {
         self.inner.put_code(k, r).await
     }

@@ -96,7 +96,11 @@ class HeadlessBrowser:
             atlassian = location(approved, "consent POST")
             consented = await http.get(atlassian, headers={"X-Sim-User": self.user})
             callback = location(consented, "simulated Atlassian /authorize")
-            back = await http.get(callback, headers={"Cookie": cookies})
+            # The approval set the cookie that binds the callback to this
+            # browser (login CSRF protection): a browser sends it back.
+            signin = {k: v for k, v in approved.cookies.items() if k.startswith("jira_mcp_signin_")}
+            expect(len(signin) == 1, f"no jira_mcp_signin_ cookie from the approval: {list(approved.cookies.keys())}")
+            back = await http.get(callback, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in signin.items())})
             final = location(back, "Atlassian callback")
             q = parse_qs(urlparse(final).query)
             expect("code" in q, f"no code in the redirect to the client: {final}")

@@ -18,7 +18,8 @@ use e2e_tests::postgres::{fresh_database, pg_dump, texts};
 use e2e_tests::proxy::Proxy;
 use e2e_tests::sim::{Options, SimUser, Simulator};
 use e2e_tests::team::{
-    Dance, McpSession, McpTokens, SCOPES, TeamOptions, TeamServer, free_port, http_client,
+    Cookies, Dance, McpSession, McpTokens, SCOPES, Step, TeamOptions, TeamServer, free_port,
+    http_client,
 };
 use parking_lot::Mutex;
 use serde_json::{Value, json};
@@ -544,6 +545,73 @@ async fn codes_and_tokens_issued_by_one_replica_work_on_the_other() {
         replay.is_err(),
         "a code is single-use across replicas: {replay:?}"
     );
+}
+
+/// Issue 16 on Postgres, across replicas: a consent page approved on B is
+/// not approved again by a replay on A, and the Atlassian callback on A
+/// completes only for the browser that approved (login CSRF): a browser
+/// without its cookie gets an error page, and the sign-in stays for the
+/// right browser, on either replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_consent_is_answered_once_and_a_sign_in_completes_only_in_its_browser_on_any_replica() {
+    let Some(replicas) = Replicas::start(Options::strict()).await else {
+        return;
+    };
+    let (a, b) = (&replicas.servers[0], &replicas.servers[1]);
+    let proxy = replicas.proxy.url();
+    let on = |server: &TeamServer, url: &str| url.replacen(&proxy, server.direct_url(), 1);
+    let discovery = a.discover().await;
+    let client = a
+        .register(&discovery, &[&e2e_tests::team::loopback_redirect_uri()])
+        .await
+        .expect("registration");
+    let mut dance = Dance::new(a, &discovery, &client, SCOPES);
+    dance.authorization_endpoint = on(a, &dance.authorization_endpoint);
+    let mut consent = dance.open_consent().await.expect("the consent page on A");
+    let before_approval = dance.clone();
+    consent.action = on(b, &consent.action);
+    let to_atlassian = dance.approve(&consent).await.expect("consent posted to B");
+
+    // The same answer again (cookie, token and sealed request), on A.
+    let mut replay = before_approval.clone();
+    let mut fields = consent.fields.clone();
+    fields.insert("decision".into(), "approve".into());
+    consent.action = on(a, &consent.action);
+    let replayed = replay.post_consent(&consent, &fields, true).await;
+    let status = replayed.status().as_u16();
+    let body = replayed.text().await.unwrap_or_default();
+    assert_eq!(status, 400, "a replayed approval on A: {body}");
+    assert!(body.contains("already answered"), "{body}");
+
+    let callback = dance
+        .atlassian(&to_atlassian, "carol")
+        .await
+        .expect("Atlassian's consent");
+    // Another browser (no sign-in cookie) on A, then on B.
+    for server in [a, b] {
+        let mut colleague = dance.clone();
+        colleague.cookies = Cookies::default();
+        let refused = colleague
+            .callback(&on(server, &callback))
+            .await
+            .expect_err("a callback from a browser that did not approve");
+        assert_eq!(
+            (refused.step, refused.status),
+            (Step::Callback, 403),
+            "{refused:?}"
+        );
+        assert!(refused.location.is_none(), "{refused:?}");
+    }
+    // The browser that approved completes it on A.
+    let code = dance
+        .callback(&on(a, &callback))
+        .await
+        .expect("the callback on A, from the browser that approved on B");
+    dance.token_endpoint = on(b, &discovery.endpoint("token_endpoint"));
+    dance
+        .exchange(&code)
+        .await
+        .expect("the code exchanged on B");
 }
 
 #[tokio::test]

@@ -6,19 +6,21 @@
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use gouqi_oauth::{AuthorizationCode, PendingAuthorization, TokenStore};
 use serde_json::Value;
 use url::Url;
 
+use super::consent::{browser_cookie, browser_cookie_name, cookie_value};
 use super::errors::{client_redirect, redirect_error};
 use super::page;
+use super::pkce::constant_time_eq;
 use super::tokens::random_secret;
 use super::{AuthzState, parse_params};
 use crate::jira::JiraClient;
 use crate::store::grant::UserGrantStore;
-use crate::store::{CodeRecord, PendingRecord, TokenHash, UserRecord, now};
+use crate::store::{CodeRecord, PendingRecord, StoreError, TokenHash, UserRecord, now};
 
 /// How long an authorization code issued to an MCP client lives.
 pub const CODE_TTL_SECS: i64 = 60;
@@ -28,7 +30,11 @@ fn start_again(status: StatusCode, title: &str, message: &str) -> Response {
 }
 
 /// `GET /oauth/atlassian/callback?code&state` (or `?error&state`).
-pub async fn callback(State(state): State<Arc<AuthzState>>, RawQuery(query): RawQuery) -> Response {
+pub async fn callback(
+    State(state): State<Arc<AuthzState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let Ok(q) = parse_params(query.unwrap_or_default().as_bytes()) else {
         return start_again(
             StatusCode::BAD_REQUEST,
@@ -44,44 +50,109 @@ pub async fn callback(State(state): State<Arc<AuthzState>>, RawQuery(query): Raw
         );
     };
     let key = TokenHash::of(atlassian_state);
+    let expired = || {
+        start_again(
+            StatusCode::BAD_REQUEST,
+            "Sign-in expired",
+            "This sign-in is unknown, expired, or was already completed. Start again from your \
+             MCP client.",
+        )
+    };
+    let unavailable = |e: StoreError| {
+        start_again(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Server unavailable",
+            &e.to_string(),
+        )
+    };
+    // Read, check the browser, and only then take: a request from another
+    // browser must not use up the sign-in of the one that started it.
+    let pending = match state.store.pending(&key).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => return expired(),
+        Err(e) => return unavailable(e),
+    };
+    if !same_browser(&headers, &key, &pending) {
+        tracing::warn!(
+            client_id = %pending.client_id,
+            "an Atlassian callback came from a browser that did not approve its consent page; \
+             refused (a login CSRF attempt, or cookies blocked)"
+        );
+        return start_again(
+            StatusCode::FORBIDDEN,
+            "Sign-in refused",
+            "This sign-in was not started in this browser: its consent page was approved \
+             somewhere else (or this browser blocked the cookie set then). Nothing was \
+             authorized. If someone sent you this link, do nothing more: it would have given \
+             them access to Jira as you. If you started it yourself, start again from your MCP \
+             client in this browser.",
+        );
+    }
     let pending = match state.store.take_pending(&key).await {
         Ok(Some(pending)) if pending.expires_at > now() => pending,
-        Ok(_) => {
-            return start_again(
-                StatusCode::BAD_REQUEST,
-                "Sign-in expired",
-                "This sign-in is unknown, expired, or was already completed. Start again from \
-                 your MCP client.",
-            );
-        }
-        Err(e) => {
-            return start_again(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Server unavailable",
-                &e.to_string(),
-            );
-        }
+        Ok(_) => return expired(),
+        Err(e) => return unavailable(e),
     };
-    if let Some(error) = q.get("error") {
-        return atlassian_refused(&state, &pending, error);
-    }
-    let Some(code) = q.get("code").filter(|c| !c.is_empty()) else {
-        return start_again(
+    let mut response = if let Some(error) = q.get("error") {
+        atlassian_refused(&state, &pending, error)
+    } else if let Some(code) = q.get("code").filter(|c| !c.is_empty()) {
+        match complete(&state, &key, atlassian_state, code, &pending).await {
+            Ok(response) => response,
+            Err(response) => response,
+        }
+    } else {
+        start_again(
             StatusCode::BAD_REQUEST,
             "Invalid callback",
             "Atlassian's answer has no code. Start again from your MCP client.",
-        );
+        )
     };
-    match complete(&state, &key, atlassian_state, code, &pending).await {
-        Ok(response) => response,
-        Err(response) => response,
+    // The sign-in is used up: the cookie that bound it goes.
+    let spent = browser_cookie(&state, &key, "", 0);
+    if let Ok(value) = HeaderValue::from_str(&spent) {
+        response.headers_mut().append(header::SET_COOKIE, value);
     }
+    response
 }
+
+/// True when the request carries the cookie set on the browser that
+/// approved this sign-in (its hash compared in constant time).
+fn same_browser(headers: &HeaderMap, key: &TokenHash, pending: &PendingRecord) -> bool {
+    let Some(expected) = &pending.browser_hash else {
+        return false;
+    };
+    let Some(cookie) = cookie_value(headers, &browser_cookie_name(key)).filter(|c| !c.is_empty())
+    else {
+        return false;
+    };
+    constant_time_eq(
+        TokenHash::of(&cookie).as_str().as_bytes(),
+        expected.as_str().as_bytes(),
+    )
+}
+
+/// The error codes an authorization server may answer (RFC 6749
+/// §4.1.2.1). Anything else Atlassian (or whoever calls the callback)
+/// sends is logged and passed on only as `other`: the value comes from
+/// the request, and must not reach a log line or the client as it is.
+const OAUTH_ERRORS: [&str; 7] = [
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+];
 
 /// Atlassian said no (the user denied, or the app is misconfigured): the
 /// MCP client hears `access_denied` or `server_error`.
 fn atlassian_refused(state: &AuthzState, pending: &PendingRecord, error: &str) -> Response {
-    tracing::info!(client_id = %pending.client_id, atlassian_error = %error, "Atlassian refused the authorization");
+    let error = OAUTH_ERRORS
+        .into_iter()
+        .find(|known| *known == error)
+        .unwrap_or("other");
+    tracing::info!(client_id = %pending.client_id, atlassian_error = error, "Atlassian refused the authorization");
     let (code, description) = if error == "access_denied" {
         (
             "access_denied",

@@ -18,16 +18,21 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use url::Url;
 
 use super::errors::{redirect, redirect_error};
 use super::page::{self, escape};
 use super::pkce::{self, constant_time_eq};
+use super::register::is_loopback;
 use super::tokens::random_secret;
 use super::{AuthzState, SCOPES, parse_params, split_scopes};
+use crate::config::ATLASSIAN_CALLBACK_PATH;
 use crate::store::{ClientRecord, PendingRecord, TokenHash, UnixTime, now};
 
 /// The CSRF cookie's name.
 pub const CSRF_COOKIE: &str = "jira_mcp_csrf";
+/// The prefix of the cookies that bind a sign-in to its browser.
+pub const BROWSER_COOKIE_PREFIX: &str = "jira_mcp_signin_";
 /// How long the consent page stays valid (and the Atlassian hop after it).
 pub const CONSENT_TTL_SECS: i64 = 600;
 /// The associated data of a sealed consent request: a sealed grant or
@@ -68,29 +73,15 @@ impl fmt::Debug for ConsentRequest {
     }
 }
 
-/// Where an error goes: a page when the client or redirect URI cannot be
-/// trusted (never redirect to an unchecked URI), else the client.
-enum Refusal {
-    Page(StatusCode, &'static str, String),
-    Redirect {
-        redirect_uri: String,
-        state: Option<String>,
-        error: &'static str,
-        description: String,
-    },
-}
+/// Why `/authorize` refused: always shown as a page, never redirected.
+/// Registration is open, so no client or redirect URI is trusted before
+/// the user has seen the consent page; redirecting errors at once would
+/// make this server an open redirector (RFC 9700 §4.11.2).
+struct Refusal(StatusCode, &'static str, String);
 
 impl Refusal {
-    fn answer(self, issuer: &str) -> Response {
-        match self {
-            Refusal::Page(status, title, message) => page::error(status, title, &message),
-            Refusal::Redirect {
-                redirect_uri,
-                state,
-                error,
-                description,
-            } => redirect_error(&redirect_uri, error, &description, state.as_deref(), issuer),
-        }
+    fn answer(self) -> Response {
+        page::error(self.0, self.1, &self.2)
     }
 }
 
@@ -101,7 +92,7 @@ pub async fn authorize(
 ) -> Response {
     match check_request(&state, query.as_deref().unwrap_or_default()).await {
         Ok((client, request)) => consent_page(&state, &client, request),
-        Err(refusal) => refusal.answer(state.issuer()),
+        Err(refusal) => refusal.answer(),
     }
 }
 
@@ -110,7 +101,7 @@ async fn check_request(
     query: &str,
 ) -> Result<(ClientRecord, ConsentRequest), Refusal> {
     let bad = |message: String| {
-        Refusal::Page(
+        Refusal(
             StatusCode::BAD_REQUEST,
             "Invalid authorization request",
             message,
@@ -119,11 +110,20 @@ async fn check_request(
     let q = parse_params(query.as_bytes()).map_err(bad)?;
     let client = find_client(state, &q).await?;
     let redirect_uri = match q.get("redirect_uri") {
-        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.clone(),
+        Some(uri)
+            if client
+                .redirect_uris
+                .iter()
+                .any(|r| redirect_uri_matches(r, uri)) =>
+        {
+            uri.clone()
+        }
         Some(uri) => {
             return Err(bad(format!(
-                "The redirect URI {uri} is not registered for this client. Nothing was sent to \
-                 it. The client must register it exactly (POST /register) before using it."
+                "The redirect URI {} is not registered for this client. Nothing was sent to \
+                 it. The client must register it (POST /register) before using it; only an \
+                 http loopback URI may differ from the registered one, in its port.",
+                shown_uri(uri)
             )));
         }
         // RFC 6749 §3.1.2.3: optional when exactly one is registered.
@@ -136,12 +136,12 @@ async fn check_request(
             ));
         }
     };
-    let client_state = q.get("state").cloned();
-    let refuse = |error: &'static str, description: String| Refusal::Redirect {
-        redirect_uri: redirect_uri.clone(),
-        state: client_state.clone(),
-        error,
-        description,
+    // The client's request is wrong: say so here, and send nothing to it.
+    let refuse = |error: &str, description: String| {
+        bad(format!(
+            "{description} ({error}). Nothing was sent to the client; this is a fault of the MCP \
+             client, so update it or report it to its makers."
+        ))
     };
     if q.get("response_type").map(String::as_str) != Some("code") {
         return Err(refuse(
@@ -187,7 +187,7 @@ async fn check_request(
         redirect_uri,
         code_challenge: challenge,
         scopes,
-        state: client_state,
+        state: q.get("state").cloned(),
         resource,
         csrf: random_secret(),
         expires_at: now() + CONSENT_TTL_SECS,
@@ -203,7 +203,7 @@ async fn find_client(
         .get("client_id")
         .filter(|id| !id.is_empty())
         .ok_or_else(|| {
-            Refusal::Page(
+            Refusal(
                 StatusCode::BAD_REQUEST,
                 "Invalid authorization request",
                 "client_id is missing: start the authorization from your MCP client".into(),
@@ -211,14 +211,14 @@ async fn find_client(
         })?;
     match state.store.client(client_id).await {
         Ok(Some(client)) => Ok(client),
-        Ok(None) => Err(Refusal::Page(
+        Ok(None) => Err(Refusal(
             StatusCode::BAD_REQUEST,
             "Unknown client",
             "This MCP client is not registered with this server (or was removed). Remove the \
              server from the client and add it again, so that it registers."
                 .into(),
         )),
-        Err(e) => Err(Refusal::Page(
+        Err(e) => Err(Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "Server unavailable",
             e.to_string(),
@@ -250,20 +250,44 @@ fn consent_page(state: &AuthzState, client: &ClientRecord, request: ConsentReque
             return page::error(StatusCode::INTERNAL_SERVER_ERROR, "Server error", &message);
         }
     };
+    // Format characters (a right-to-left override, say) were refused at
+    // registration; a client stored before that shows them as U+FFFD.
     let name = client
         .client_name
         .as_deref()
-        .unwrap_or("An unnamed MCP client");
+        .map(page::visible)
+        .unwrap_or("An unnamed MCP client".into());
     let scopes: String = request
         .scopes
         .iter()
         .map(|s| format!("<li><code>{}</code>: {}</li>", escape(s), describe_scope(s)))
         .collect();
+    // The code goes where the parsed URL points: show that, with the host
+    // in its ASCII (punycode) form, so that a look-alike Unicode host
+    // (`сlaude.ai` with a Cyrillic с) shows as the `xn--` name it is.
+    let (host, full) = match Url::parse(&request.redirect_uri) {
+        Ok(url) => (host_of(&url), url.to_string()),
+        Err(_) => (
+            String::new(),
+            page::visible(&request.redirect_uri).into_owned(),
+        ),
+    };
+    let idn_warning = if host.split('.').any(|label| label.starts_with("xn--")) {
+        "<p><strong>Warning:</strong> this address is an internationalized domain name, shown \
+         in its encoded (<code>xn--</code>) form. It is not the site whose name merely looks \
+         like it.</p>\n"
+    } else {
+        ""
+    };
     let body = format!(
         "<p><strong>{name}</strong> (client id <code>{client_id}</code>) wants to use Jira as you \
          through this server.</p>\n\
          <p>If you allow it, you will sign in to Atlassian next, and the client will receive its \
-         access at <code>{redirect}</code>. Allow only if you started this from that client.</p>\n\
+         access at</p>\n\
+         <p style=\"font-size:1.5rem\"><strong>{host}</strong></p>\n\
+         <p><code>{full}</code></p>\n\
+         {idn_warning}\
+         <p>Allow only if you started this from that client.</p>\n\
          <ul>{scopes}</ul>\n\
          <form method=\"post\" action=\"/authorize/consent\">\n\
          <input type=\"hidden\" name=\"request\" value=\"{sealed}\">\n\
@@ -271,9 +295,10 @@ fn consent_page(state: &AuthzState, client: &ClientRecord, request: ConsentReque
          <button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\n\
          <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\n\
          </form>",
-        name = escape(name),
+        name = escape(&name),
         client_id = escape(&client.client_id),
-        redirect = escape(&request.redirect_uri),
+        host = escape(&host),
+        full = escape(&full),
         sealed = escape(&sealed),
         csrf = escape(&request.csrf),
     );
@@ -296,6 +321,43 @@ fn describe_scope(scope: &str) -> &'static str {
         super::SCOPE_WRITE => "create and change issues, comments and worklogs",
         _ => "",
     }
+}
+
+/// `host[:port]` of a URL, the host as the `url` crate serializes it
+/// (ASCII: punycode for a Unicode domain, brackets for IPv6).
+fn host_of(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_string(),
+        (None, _) => String::new(),
+    }
+}
+
+/// A URI from a request, for an error page: parsed when it parses (so
+/// the host shows in punycode), else with invisible characters replaced.
+fn shown_uri(uri: &str) -> String {
+    Url::parse(uri)
+        .map(String::from)
+        .unwrap_or_else(|_| page::visible(uri).into_owned())
+}
+
+/// Whether a requested redirect URI matches a registered one: the parsed
+/// URLs are equal, except that an `http` loopback URI (127.0.0.1, [::1],
+/// localhost) matches on any port: a native client listens on whatever
+/// port is free when it runs (RFC 8252 §7.3). Scheme, host, path and query
+/// must still match.
+pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
+    let (Ok(registered), Ok(mut requested)) = (Url::parse(registered), Url::parse(requested))
+    else {
+        return false;
+    };
+    if registered.scheme() == "http" && is_loopback(registered.host()) {
+        // Only the port may differ; `set_port` fails only for hostless URLs.
+        if requested.set_port(registered.port()).is_err() {
+            return false;
+        }
+    }
+    registered == requested
 }
 
 /// Where the consent form's POST may redirect: Atlassian (approve) and the
@@ -338,7 +400,7 @@ fn open_request(state: &AuthzState, sealed: &str) -> Option<ConsentRequest> {
 }
 
 /// The cookie's value in a `Cookie` header.
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -395,9 +457,35 @@ pub async fn consent(
              MCP client.",
         );
     }
-    let mut response = match field("decision") {
+    let decision = field("decision");
+    if !matches!(decision, "approve" | "deny") {
+        return start_again("Choose Allow or Deny. Start again from your MCP client.");
+    }
+    // One answer per consent page: a replayed POST (same sealed request,
+    // cookie and token) must not start a second authorization.
+    match state
+        .store
+        .spend_consent(&TokenHash::of(&request.csrf), request.expires_at)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return start_again(
+                "This consent page was already answered; each page can be answered once. \
+                 Start again from your MCP client.",
+            );
+        }
+        Err(e) => {
+            return page::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Server unavailable",
+                &e.to_string(),
+            );
+        }
+    }
+    let mut response = match decision {
         "approve" => approve(&state, request).await,
-        "deny" => {
+        _ => {
             tracing::info!(client_id = %request.client_id, "the user denied an MCP client");
             redirect_error(
                 &request.redirect_uri,
@@ -407,7 +495,6 @@ pub async fn consent(
                 state.issuer(),
             )
         }
-        _ => start_again("Choose Allow or Deny. Start again from your MCP client."),
     };
     // The token is spent: clear the cookie.
     if let Ok(value) = HeaderValue::from_str(&csrf_cookie(&state, "", 0)) {
@@ -432,6 +519,10 @@ async fn approve(state: &AuthzState, request: ConsentRequest) -> Response {
     };
     let pending = flow.begin();
     let key = TokenHash::of(pending.state());
+    // Binds the callback to this browser (login CSRF, RFC 9700 §4.7): a
+    // link to Atlassian with this state, sent to someone else, completes
+    // nothing in their browser.
+    let browser = random_secret();
     let record = PendingRecord {
         client_id: request.client_id.clone(),
         redirect_uri: request.redirect_uri,
@@ -444,6 +535,7 @@ async fn approve(state: &AuthzState, request: ConsentRequest) -> Response {
             key.as_str().as_bytes(),
         ),
         atlassian_url: without_state(pending.url()),
+        browser_hash: Some(TokenHash::of(&browser)),
         expires_at: now() + CONSENT_TTL_SECS,
     };
     if let Err(e) = state.store.put_pending(&key, &record).await {
@@ -454,7 +546,38 @@ async fn approve(state: &AuthzState, request: ConsentRequest) -> Response {
         );
     }
     tracing::info!(client_id = %record.client_id, "the user approved an MCP client; on to Atlassian");
-    redirect(pending.url().as_str())
+    let mut response = redirect(pending.url().as_str());
+    let cookie = browser_cookie(state, &key, &browser, CONSENT_TTL_SECS);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The name of the cookie that binds the sign-in keyed `key` to the
+/// browser that approved it: one per sign-in, so that two authorizations
+/// under way in one browser do not overwrite each other's.
+pub fn browser_cookie_name(key: &TokenHash) -> String {
+    let id = key.as_str().get(..16).unwrap_or_default();
+    format!("{BROWSER_COOKIE_PREFIX}{id}")
+}
+
+/// The `Set-Cookie` value of that cookie. SameSite=Lax, not Strict: it
+/// must come back on Atlassian's top-level redirect to the callback, the
+/// one path it is sent to.
+pub fn browser_cookie(state: &AuthzState, key: &TokenHash, value: &str, max_age: i64) -> String {
+    let path = Url::parse(&state.endpoint(ATLASSIAN_CALLBACK_PATH))
+        .map(|url| url.path().to_string())
+        .unwrap_or_else(|_| ATLASSIAN_CALLBACK_PATH.to_string());
+    let secure = if state.public_url.scheme() == "https" {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
+        browser_cookie_name(key)
+    )
 }
 
 /// The authorization URL without its `state`: the record is keyed by the

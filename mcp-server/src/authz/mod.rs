@@ -135,7 +135,10 @@ pub fn router(state: Arc<AuthzState>) -> Router {
     let limited = Router::new()
         .route("/authorize", get(consent::authorize))
         .route("/authorize/consent", post(consent::consent))
-        .route("/oauth/atlassian/callback", get(callback::callback))
+        .route(
+            crate::config::ATLASSIAN_CALLBACK_PATH,
+            get(callback::callback),
+        )
         .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
         .route_layer(from_fn_with_state(

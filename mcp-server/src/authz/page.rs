@@ -23,6 +23,36 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// True for a character that changes how text around it is shown rather
+/// than showing itself: controls (Cc), format characters (Cf: the
+/// right-to-left override U+202E, zero-width spaces and joiners) and the
+/// line and paragraph separators (Zl, Zp). A client's name or redirect URI
+/// holding one could show the user something other than what it is. (The
+/// standard library knows only Cc; Cf has some 170 scattered members.)
+pub fn is_invisible(c: char) -> bool {
+    use unicode_general_category::{GeneralCategory, get_general_category};
+    matches!(
+        get_general_category(c),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    )
+}
+
+/// `text` with every [`is_invisible`] character replaced by U+FFFD, so
+/// that it shows.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(is_invisible) {
+        text.chars()
+            .map(|c| if is_invisible(c) { '\u{FFFD}' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 /// A page: `title` (text) and `body` (HTML the caller escaped).
 pub fn frame(title: &str, body: &str) -> String {
     format!(
@@ -86,6 +116,20 @@ pub fn origin_of(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn format_and_separator_characters_are_made_visible() {
+        for c in [
+            '\u{202E}', '\u{200B}', '\u{2028}', '\u{2029}', '\u{1b}', '\u{FEFF}',
+        ] {
+            assert!(super::is_invisible(c), "{c:?}");
+        }
+        for c in ['a', 'с', ' ', '€', '中'] {
+            assert!(!super::is_invisible(c), "{c:?}");
+        }
+        assert_eq!(super::visible("abc\u{202E}def"), "abc\u{FFFD}def");
+        assert_eq!(super::visible("plain"), "plain");
+    }
+
     #[test]
     fn escapes_markup_and_quotes() {
         assert_eq!(

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use url::{Host, Url};
 
 use super::errors::{OAuthError, no_store};
+use super::page::is_invisible;
 use super::tokens::random_secret;
 use super::{AuthzState, SCOPES, split_scopes};
 use crate::store::{ClientAuth, ClientRecord, TokenHash, now};
@@ -146,7 +147,9 @@ fn invalid_redirect(description: impl Into<String>) -> OAuthError {
 }
 
 /// Checks every redirect URI (RFC 8252 and OAuth 2.1: https, or http only
-/// on a loopback host; no fragment).
+/// on a loopback host; no fragment), and gives them as the `url` crate
+/// parses them: that form (a Unicode host in punycode) is what is stored,
+/// compared and shown, and where codes go.
 fn check_redirect_uris(uris: Option<Vec<String>>) -> Result<Vec<String>, OAuthError> {
     let uris = uris.unwrap_or_default();
     if uris.is_empty() {
@@ -159,17 +162,26 @@ fn check_redirect_uris(uris: Option<Vec<String>>) -> Result<Vec<String>, OAuthEr
             "at most {MAX_REDIRECT_URIS} redirect URIs may be registered"
         )));
     }
-    for uri in &uris {
-        check_redirect_uri(uri)?;
-    }
-    Ok(uris)
+    uris.iter()
+        .map(|uri| check_redirect_uri(uri).map(String::from))
+        .collect()
 }
 
-/// Checks one redirect URI.
-pub fn check_redirect_uri(uri: &str) -> Result<(), OAuthError> {
+/// Checks one redirect URI; the parsed URL.
+pub fn check_redirect_uri(uri: &str) -> Result<Url, OAuthError> {
     if uri.len() > MAX_REDIRECT_URI_LEN {
         return Err(invalid_redirect(format!(
             "a redirect URI is longer than {MAX_REDIRECT_URI_LEN} characters"
+        )));
+    }
+    // The URL parser drops tabs and newlines and IDNA drops zero-width
+    // characters: refuse them rather than store something other than what
+    // the client sent.
+    if let Some(c) = uri.chars().find(|c| is_invisible(*c)) {
+        return Err(invalid_redirect(format!(
+            "a redirect URI holds the invisible character U+{:04X} (a control, format or \
+             separator character): remove it",
+            u32::from(c)
         )));
     }
     let url = Url::parse(uri).map_err(|e| {
@@ -188,8 +200,8 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), OAuthError> {
         )));
     }
     match url.scheme() {
-        "https" if url.host().is_some() => Ok(()),
-        "http" if is_loopback(url.host()) => Ok(()),
+        "https" if url.host().is_some() => Ok(url),
+        "http" if is_loopback(url.host()) => Ok(url),
         "http" => Err(invalid_redirect(format!(
             "`{uri}` uses http on a host other than loopback: use https, or http://127.0.0.1, \
              http://localhost or http://[::1] for a local client"
@@ -200,7 +212,8 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), OAuthError> {
     }
 }
 
-fn is_loopback(host: Option<Host<&str>>) -> bool {
+/// True for 127.0.0.0/8, ::1 and `localhost`.
+pub fn is_loopback(host: Option<Host<&str>>) -> bool {
     match host {
         Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
@@ -218,10 +231,13 @@ fn check_client_name(name: Option<String>) -> Result<Option<String>, OAuthError>
             "client_name is longer than {MAX_CLIENT_NAME} characters: shorten it"
         )));
     }
-    if name.chars().any(char::is_control) {
-        return Err(invalid_metadata(
-            "client_name holds control characters: use plain text",
-        ));
+    if let Some(c) = name.chars().find(|c| is_invisible(*c)) {
+        return Err(invalid_metadata(format!(
+            "client_name holds the invisible character U+{:04X} (a control, format or separator \
+             character, such as a right-to-left override, that would change how the consent \
+             page shows it): use plain text",
+            u32::from(c)
+        )));
     }
     Ok(Some(name))
 }

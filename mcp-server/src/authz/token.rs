@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -17,7 +18,9 @@ use super::errors::{OAuthError, no_store};
 use super::pkce;
 use super::tokens::random_secret;
 use super::{AuthzState, parse_params, split_scopes};
-use crate::store::{ClientRecord, FamilyStart, RefreshUse, TokenHash, TokenRecord, UserId, now};
+use crate::store::{
+    ClientRecord, FamilyStart, RefreshUse, TokenHash, TokenRecord, UnixTime, UserId, now,
+};
 
 /// `POST /token`.
 pub async fn token(
@@ -208,16 +211,37 @@ struct Issue<'a> {
     family: &'a str,
 }
 
+/// `ttl` from now, in the store's whole seconds, rounded up: rounded down,
+/// a token would end up to a second before the `expires_in` it was issued
+/// with, and a client refreshing just in time would be refused.
+fn expiry_after(ttl: Duration) -> UnixTime {
+    let at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        + ttl;
+    at.as_secs() as i64 + i64::from(at.subsec_nanos() > 0)
+}
+
+/// The whole seconds left until `expires_at`, rounded down (never more
+/// than the token really has, however long storing it took).
+fn seconds_until(expires_at: UnixTime) -> i64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let left = Duration::from_secs(expires_at.max(0) as u64).saturating_sub(now);
+    left.as_secs() as i64
+}
+
 async fn issue(state: &AuthzState, issued: Issue<'_>) -> Result<Response, OAuthError> {
     let access = random_secret();
     let refresh = random_secret();
-    let record = |ttl: std::time::Duration| TokenRecord {
+    let record = |ttl: Duration| TokenRecord {
         client_id: issued.client_id.to_string(),
         user: issued.user.clone(),
         scopes: issued.scopes.to_vec(),
         audience: issued.audience.to_string(),
         family: issued.family.to_string(),
-        expires_at: now() + ttl.as_secs() as i64,
+        expires_at: expiry_after(ttl),
     };
     // Refused when a replay revoked the family meanwhile (a racing thief or
     // victim); tokens stored just before such a revocation die with it.
@@ -227,9 +251,10 @@ async fn issue(state: &AuthzState, issued: Issue<'_>) -> Result<Response, OAuthE
              authorize again",
         )
     };
+    let access_record = record(state.access_ttl);
     if !state
         .store
-        .put_access(&TokenHash::of(&access), &record(state.access_ttl))
+        .put_access(&TokenHash::of(&access), &access_record)
         .await?
     {
         return Err(revoked());
@@ -244,7 +269,7 @@ async fn issue(state: &AuthzState, issued: Issue<'_>) -> Result<Response, OAuthE
     let body = json!({
         "access_token": access,
         "token_type": "Bearer",
-        "expires_in": state.access_ttl.as_secs(),
+        "expires_in": seconds_until(access_record.expires_at),
         "refresh_token": refresh,
         "scope": issued.scopes.join(" "),
     });

@@ -28,6 +28,8 @@ macro_rules! store_conformance_tests {
             grants_are_saved_replaced_and_cleared,
             clients_are_registered,
             pending_is_taken_exactly_once,
+            pending_is_read_without_taking,
+            a_consent_is_spent_exactly_once,
             code_is_taken_exactly_once,
             access_tokens_are_checked_and_revoked,
             refresh_replay_is_detected,
@@ -100,6 +102,7 @@ fn pending(expires_at: i64) -> PendingRecord {
         resource: Some("https://mcp.example/mcp".into()),
         sealed_verifier: vec![1, 2, 3, 0, 255],
         atlassian_url: "https://auth.example/authorize?state=x".into(),
+        browser_hash: Some(TokenHash::of("browser")),
         expires_at,
     }
 }
@@ -334,6 +337,54 @@ pub async fn pending_is_taken_exactly_once(store: Arc<dyn TeamStore>) {
     assert_eq!(taken.client_state.as_deref(), Some("client-state"));
 }
 
+/// Reading a pending authorization leaves it for the one taker; expired
+/// and unknown ones are not found.
+pub async fn pending_is_read_without_taking(store: Arc<dyn TeamStore>) {
+    let key = hash("state-1");
+    store.put_pending(&key, &pending(later())).await.unwrap();
+    for _ in 0..3 {
+        let read = store.pending(&key).await.unwrap().unwrap();
+        assert_eq!(read, pending(read.expires_at));
+        assert_eq!(read.browser_hash, Some(TokenHash::of("browser")));
+    }
+    assert!(store.take_pending(&key).await.unwrap().is_some());
+    assert_eq!(store.pending(&key).await.unwrap(), None);
+    assert_eq!(store.pending(&hash("unknown")).await.unwrap(), None);
+    store
+        .put_pending(&hash("state-old"), &pending(earlier()))
+        .await
+        .unwrap();
+    assert_eq!(store.pending(&hash("state-old")).await.unwrap(), None);
+}
+
+/// Of 20 concurrent answers to one consent request, exactly one is
+/// accepted; so is no later one; another request is independent.
+pub async fn a_consent_is_spent_exactly_once(store: Arc<dyn TeamStore>) {
+    let key = hash("consent-1");
+    let got = concurrent_takes(|| {
+        let store = store.clone();
+        let key = key.clone();
+        async move {
+            store
+                .spend_consent(&key, later())
+                .await
+                .unwrap()
+                .then_some(())
+        }
+    })
+    .await;
+    assert_eq!(got, 1);
+    for _ in 0..5 {
+        assert!(!store.spend_consent(&key, later()).await.unwrap());
+    }
+    assert!(
+        store
+            .spend_consent(&hash("consent-2"), later())
+            .await
+            .unwrap()
+    );
+}
+
 /// Of 20 concurrent takers of an authorization code, exactly one gets it.
 pub async fn code_is_taken_exactly_once(store: Arc<dyn TeamStore>) {
     let ann = user(&store, "ann").await.id;
@@ -550,6 +601,12 @@ pub async fn purge_removes_only_expired_records(store: Arc<dyn TeamStore>) {
             .put_pending(&hash(&format!("state-{name}")), &pending(expires_at))
             .await
             .unwrap();
+        assert!(
+            store
+                .spend_consent(&hash(&format!("consent-{name}")), expires_at)
+                .await
+                .unwrap()
+        );
         store
             .put_code(&hash(&format!("code-{name}")), &code(&ann, expires_at))
             .await
@@ -569,8 +626,16 @@ pub async fn purge_removes_only_expired_records(store: Arc<dyn TeamStore>) {
             .await
             .unwrap();
     }
-    // Pending, code, access and refresh token, and the tokens' family.
-    assert_eq!(store.purge_expired(now()).await.unwrap(), 5);
+    // Pending, spent consent, code, access and refresh token, and the
+    // tokens' family.
+    assert_eq!(store.purge_expired(now()).await.unwrap(), 6);
+    // A purged consent could be spent again, but it has expired by then.
+    assert!(
+        !store
+            .spend_consent(&hash("consent-new"), later())
+            .await
+            .unwrap()
+    );
     assert_eq!(store.purge_expired(now()).await.unwrap(), 0);
     assert!(
         store
@@ -591,9 +656,9 @@ pub async fn purge_removes_only_expired_records(store: Arc<dyn TeamStore>) {
         store.take_refresh(&hash("refresh-new")).await.unwrap(),
         RefreshUse::Fresh(_)
     ));
-    // Everything is gone once it all expired: the two tokens, their family
-    // and the one the code's redemption started.
-    assert_eq!(store.purge_expired(later() + 1).await.unwrap(), 4);
+    // Everything is gone once it all expired: the spent consent, the two
+    // tokens, their family and the one the code's redemption started.
+    assert_eq!(store.purge_expired(later() + 1).await.unwrap(), 5);
 }
 
 /// A user's grant lock excludes a second holder of the same user (who waits,

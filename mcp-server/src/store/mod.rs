@@ -193,6 +193,12 @@ pub struct PendingRecord {
     pub sealed_verifier: Vec<u8>,
     /// The authorization URL sent to Atlassian.
     pub atlassian_url: String,
+    /// The hash of the secret in the cookie set on the browser that
+    /// approved the consent page: the callback completes only in that
+    /// browser (login CSRF). `None` only in records written before it
+    /// existed, which the callback refuses.
+    #[serde(default)]
+    pub browser_hash: Option<TokenHash>,
     /// After this, the callback is refused.
     pub expires_at: UnixTime,
 }
@@ -317,6 +323,15 @@ pub trait TeamStore: Send + Sync + fmt::Debug + 'static {
     /// taken or expired.
     async fn take_pending(&self, key: &TokenHash) -> StoreResult<Option<PendingRecord>>;
 
+    /// A waiting authorization, left in place; `None` if unknown, taken
+    /// or expired. (The callback checks the browser before it takes one.)
+    async fn pending(&self, key: &TokenHash) -> StoreResult<Option<PendingRecord>>;
+
+    /// Marks a consent request answered; true for the first answer only
+    /// (atomic across requests and replicas), false for every replay. Kept
+    /// until `expires_at`, when the request itself expires.
+    async fn spend_consent(&self, key: &TokenHash, expires_at: UnixTime) -> StoreResult<bool>;
+
     /// Keeps an issued authorization code.
     async fn put_code(&self, key: &TokenHash, record: &CodeRecord) -> StoreResult<()>;
 
@@ -360,7 +375,8 @@ pub trait TeamStore: Send + Sync + fmt::Debug + 'static {
     /// Returns how many tokens and codes that was.
     async fn revoke_user_tokens(&self, user: &UserId) -> StoreResult<u64>;
 
-    /// Deletes expired pending authorizations, codes, tokens and families.
+    /// Deletes expired pending authorizations, spent consents, codes,
+    /// tokens and families.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
 
     /// Deletes the clients registered at or before `registered_before` that

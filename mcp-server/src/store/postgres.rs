@@ -35,6 +35,11 @@ static MIGRATIONS: &[(i64, &str, &str)] = &[
         "token families",
         include_str!("../../migrations/postgres/0002_token_families.sql"),
     ),
+    (
+        3,
+        "spent consents",
+        include_str!("../../migrations/postgres/0003_spent_consents.sql"),
+    ),
 ];
 
 /// The first key of jira-mcp's grant locks (`pg_advisory_lock(int, int)`):

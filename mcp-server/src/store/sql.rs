@@ -241,6 +241,30 @@ macro_rules! shared_sql_impl {
             Ok(record.filter(|r| r.expires_at > now()))
         }
 
+        async fn pending(&self, key: &TokenHash) -> StoreResult<Option<PendingRecord>> {
+            let record = self
+                .record("SELECT record FROM pending WHERE hash = $1", key.as_str())
+                .await?;
+            let record: Option<PendingRecord> = record
+                .map(|json| sql::from_json("pending authorization", &json))
+                .transpose()?;
+            Ok(record.filter(|r| r.expires_at > now()))
+        }
+
+        async fn spend_consent(&self, key: &TokenHash, expires_at: UnixTime) -> StoreResult<bool> {
+            // The primary key decides: of concurrent spenders, one inserts.
+            let done = sqlx::query(
+                "INSERT INTO spent_consents (hash, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT (hash) DO NOTHING",
+            )
+            .bind(key.as_str())
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| sql::db_error(BACKEND, e))?;
+            Ok(done.rows_affected() == 1)
+        }
+
         async fn put_code(&self, key: &TokenHash, record: &CodeRecord) -> StoreResult<()> {
             sqlx::query(
                 "INSERT INTO codes (hash, user_id, record, expires_at) VALUES ($1, $2, $3, $4)",
@@ -408,7 +432,7 @@ macro_rules! shared_sql_impl {
 
         async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
             let mut purged = 0;
-            for table in ["pending", "codes", "tokens", "families"] {
+            for table in ["pending", "codes", "tokens", "families", "spent_consents"] {
                 let done = sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
                     .bind(now)
                     .execute(&self.pool)

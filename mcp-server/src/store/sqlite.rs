@@ -49,6 +49,11 @@ static MIGRATIONS: &[(i64, &str, &str)] = &[
         "token families",
         include_str!("../../migrations/sqlite/0002_token_families.sql"),
     ),
+    (
+        3,
+        "spent consents",
+        include_str!("../../migrations/sqlite/0003_spent_consents.sql"),
+    ),
 ];
 
 /// The team store in a SQLite database.
