@@ -2198,7 +2198,15 @@ fn precise_now() -> f64 {
 /// and 20 refreshes.
 #[tokio::test]
 async fn an_access_token_lives_at_least_its_expires_in() {
-    let h = start().await;
+    // 40 exchanges from one address: above the default per-address limit.
+    let h = start_with(Setup {
+        abuse: AbuseLimits {
+            per_minute: 10_000,
+            ..AbuseLimits::default()
+        },
+        ..Setup::default()
+    })
+    .await;
     let (client_id, mut tokens) = h.logged_in().await;
     let mut early = Vec::new();
     for trial in 0..20 {
