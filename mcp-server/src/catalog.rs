@@ -183,20 +183,21 @@ pub fn output_schema(name: &str) -> Option<Arc<Map<String, Value>>> {
     OUTPUT_SCHEMAS.get(name).cloned()
 }
 
-/// Every tool's output schema compiled once, for the last check of each
-/// result before it leaves the server.
-static VALIDATORS: LazyLock<HashMap<&'static str, jsonschema::Validator>> = LazyLock::new(|| {
-    OUTPUT_SCHEMAS
-        .iter()
-        .map(|(name, schema)| {
-            let schema = Value::Object((**schema).clone());
-            let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| {
-                panic!("schemas/output/{name}.json is not a valid JSON Schema: {e}")
-            });
-            (*name, validator)
-        })
-        .collect()
-});
+/// Every tool's output schema as a JSON value and compiled, once, for the
+/// last step of each result before it leaves the server.
+static CHECKS: LazyLock<HashMap<&'static str, (Value, jsonschema::Validator)>> =
+    LazyLock::new(|| {
+        OUTPUT_SCHEMAS
+            .iter()
+            .map(|(name, schema)| {
+                let schema = Value::Object((**schema).clone());
+                let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| {
+                    panic!("schemas/output/{name}.json is not a valid JSON Schema: {e}")
+                });
+                (*name, (schema, validator))
+            })
+            .collect()
+    });
 
 /// How many results had values converted or left out to fit their schema.
 static ADJUSTED_RESULTS: AtomicU64 = AtomicU64::new(0);
@@ -206,20 +207,20 @@ static ADJUSTED_RESULTS: AtomicU64 = AtomicU64::new(0);
 /// SDK will accept. `Err` is the tool error to return instead, naming the
 /// tool and the offending value's path, when the result cannot fit.
 pub fn conforming_result(tool: &str, value: Value) -> Result<Conformed, String> {
-    let (Some(schema), Some(validator)) = (OUTPUT_SCHEMAS.get(tool), VALIDATORS.get(tool)) else {
+    let Some((schema, validator)) = CHECKS.get(tool) else {
         return Err(format!("`{tool}` has no output schema (a jira-mcp bug)"));
     };
     let unfit = |path: &str, problem: &str| {
         format!(
             "`{tool}` could not build a result that fits its declared output schema: the value \
-             at `{}` {problem}. Jira answered with a shape this server does not read; please \
-             report it to the jira-mcp maintainers with your Jira version (the call itself \
-             reached Jira)",
+             at `{}` {problem}. Jira answered in a shape this server cannot read into that result \
+             (Jira did get the request: a change it asked for was made); please report it to \
+             the jira-mcp maintainers with your Jira version",
             if path.is_empty() { "/" } else { path }
         )
     };
-    let conformed = conform(&Value::Object((**schema).clone()), value)
-        .map_err(|m| unfit(&m.path, &format!("should be {}", m.wanted)))?;
+    let conformed =
+        conform(schema, value).map_err(|m| unfit(&m.path, &format!("should be {}", m.wanted)))?;
     if let Some(e) = validator.iter_errors(&conformed.value).next() {
         // The kind of error only: the value itself may be long or private.
         let problem = match e.kind() {
