@@ -313,7 +313,7 @@ def validator(schema):
 
 
 async def fuzz(args, jira, trials):
-    workdir = tempfile.mkdtemp(prefix="jira-mcp-fuzz-")
+    workdir = args.workdir
     env = {
         "HOME": workdir,
         "XDG_CONFIG_HOME": os.path.join(workdir, "config"),
@@ -384,6 +384,11 @@ def main():
         wanted = set(args.tools.split(","))
         TOOLS[:] = [t for t in TOOLS if t[0] in wanted]
 
+    # Hypothesis keeps a `.hypothesis` folder in the working directory
+    # otherwise (the example database is off; the seed makes runs repeat).
+    scratch = tempfile.TemporaryDirectory(prefix="jira-mcp-fuzz-")
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(scratch.name, "hypothesis"))
+    args.workdir = scratch.name
     started = time.monotonic()
     with open(args.spec) as f:
         spec = json.load(f)
@@ -450,6 +455,7 @@ def main():
         counts, failures, errors = asyncio.run(fuzz(args, jira, trials))
     finally:
         jira.server.shutdown()
+        scratch.cleanup()
 
     for line, n in sorted(errors.items()):
         print(f"  tool error x{n}: {line}")
