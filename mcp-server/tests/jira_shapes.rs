@@ -7,6 +7,8 @@ mod common;
 
 use common::*;
 use jira_mcp::catalog;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -112,4 +114,117 @@ fn a_fitted_result_and_its_text_agree() {
     };
     assert_eq!(serde_json::from_str::<Value>(&text.text).unwrap(), fitted);
     check_structured("get_issue", &result);
+}
+
+/// Any JSON value, a few levels deep.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        (-1e12f64..1e12).prop_map(Value::from),
+        "[a-zA-Z0-9 :+.-]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-zA-Z_]{1,8}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Values shaped like `schema` (its property names, arrays where it has
+/// them), where any part may instead be any JSON at all: what a Jira of
+/// unforeseen shapes gives the tools to pass through.
+fn shaped(schema: &Value, depth: u32) -> BoxedStrategy<Value> {
+    let fitting = match schema["type"].as_str() {
+        Some("object") if depth < 4 => {
+            let properties: Vec<(String, BoxedStrategy<Value>)> = schema["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(name, s)| (name.clone(), shaped(s, depth + 1)))
+                .collect();
+            let required: Vec<&str> = schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            // The tools always set their required values themselves.
+            let parts: Vec<BoxedStrategy<Option<(String, Value)>>> = properties
+                .into_iter()
+                .map(|(name, s)| {
+                    if required.contains(&name.as_str()) {
+                        s.prop_map(move |v| Some((name.clone(), v))).boxed()
+                    } else {
+                        proptest::option::weighted(0.7, s.prop_map(move |v| (name.clone(), v)))
+                            .boxed()
+                    }
+                })
+                .collect();
+            parts
+                .prop_map(|kv| Value::Object(kv.into_iter().flatten().collect()))
+                .boxed()
+        }
+        Some("array") if depth < 4 => {
+            prop::collection::vec(shaped(&schema["items"], depth + 1), 0..3)
+                .prop_map(Value::Array)
+                .boxed()
+        }
+        Some("string") => "[a-zA-Z0-9 -]{0,10}".prop_map(Value::from).boxed(),
+        Some("integer") => any::<u32>().prop_map(Value::from).boxed(),
+        Some("boolean") => any::<bool>().prop_map(Value::from).boxed(),
+        _ => any_json().boxed(),
+    };
+    if depth == 0 {
+        return fitting;
+    }
+    prop_oneof![3 => fitting, 1 => any_json()].boxed()
+}
+
+/// Every tool's result, whatever values it passed through from Jira, comes
+/// out of the conforming step fitting its declared schema, or as a tool
+/// error naming the tool: 55 tools × 200 shaped-but-wrong results each,
+/// fixed seed.
+#[test]
+fn any_result_is_made_to_fit_or_refused_with_a_message() {
+    let mut fitted = 0;
+    let mut adjusted = 0;
+    let mut refused = 0;
+    for tool in catalog::TOOLS {
+        let schema = Value::Object((*catalog::output_schema(tool.name).unwrap()).clone());
+        let config = ProptestConfig {
+            cases: 200,
+            failure_persistence: None,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(17),
+            ..ProptestConfig::default()
+        };
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        let strategy = shaped(&schema, 0);
+        for _ in 0..200 {
+            let value = strategy.new_tree(&mut runner).unwrap().current();
+            match catalog::conforming_result(tool.name, value.clone()) {
+                Ok(out) => {
+                    let errors = schema_errors(tool.name, &schema, &out.value);
+                    assert!(errors.is_empty(), "{}\nfrom {value}", errors.join("\n"));
+                    fitted += 1;
+                    adjusted += usize::from(!out.adjusted.is_empty());
+                }
+                Err(message) => {
+                    assert!(message.contains(&format!("`{}`", tool.name)), "{message}");
+                    refused += 1;
+                }
+            }
+        }
+    }
+    eprintln!("{fitted} fitted ({adjusted} adjusted), {refused} refused with a message");
+    assert_eq!(fitted + refused, catalog::TOOLS.len() * 200);
+    // Not vacuous: most results are made to fit, many after adjusting; the
+    // rest have a required value of an impossible shape.
+    assert!(
+        fitted > refused && adjusted > 1000,
+        "{fitted} {adjusted} {refused}"
+    );
 }
