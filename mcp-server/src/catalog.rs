@@ -3,9 +3,12 @@
 //! the JSON Schema of its structured result (`outputSchema`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use serde_json::{Map, Value};
+
+use crate::conform::{Conformed, conform};
 
 /// A group of tools that `JIRA_MCP_TOOLS` can name at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,6 +181,69 @@ static OUTPUT_SCHEMAS: LazyLock<HashMap<&'static str, Arc<Map<String, Value>>>> 
 /// (its `outputSchema` in `tools/list`).
 pub fn output_schema(name: &str) -> Option<Arc<Map<String, Value>>> {
     OUTPUT_SCHEMAS.get(name).cloned()
+}
+
+/// Every tool's output schema as a JSON value and compiled, once, for the
+/// last step of each result before it leaves the server.
+static CHECKS: LazyLock<HashMap<&'static str, (Value, jsonschema::Validator)>> =
+    LazyLock::new(|| {
+        OUTPUT_SCHEMAS
+            .iter()
+            .map(|(name, schema)| {
+                let schema = Value::Object((**schema).clone());
+                let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| {
+                    panic!("schemas/output/{name}.json is not a valid JSON Schema: {e}")
+                });
+                (*name, (schema, validator))
+            })
+            .collect()
+    });
+
+/// How many results had values converted or left out to fit their schema.
+static ADJUSTED_RESULTS: AtomicU64 = AtomicU64::new(0);
+
+/// The structured result of the tool named `tool`, made to fit its output
+/// schema ([`conform`]) and then validated against it: what the client's
+/// SDK will accept. `Err` is the tool error to return instead, naming the
+/// tool and the offending value's path, when the result cannot fit.
+pub fn conforming_result(tool: &str, value: Value) -> Result<Conformed, String> {
+    let Some((schema, validator)) = CHECKS.get(tool) else {
+        return Err(format!("`{tool}` has no output schema (a jira-mcp bug)"));
+    };
+    let unfit = |path: &str, problem: &str| {
+        format!(
+            "`{tool}` could not build a result that fits its declared output schema: the value \
+             at `{}` {problem}. Jira answered in a shape this server cannot read into that result \
+             (Jira did get the request: a change it asked for was made); please report it to \
+             the jira-mcp maintainers with your Jira version",
+            if path.is_empty() { "/" } else { path }
+        )
+    };
+    let conformed =
+        conform(schema, value).map_err(|m| unfit(&m.path, &format!("should be {}", m.wanted)))?;
+    if let Some(e) = validator.iter_errors(&conformed.value).next() {
+        // The kind of error only: the value itself may be long or private.
+        let problem = match e.kind() {
+            jsonschema::error::ValidationErrorKind::Required { .. } => "misses a required value",
+            jsonschema::error::ValidationErrorKind::Type { .. } => "has the wrong type",
+            jsonschema::error::ValidationErrorKind::Enum { .. } => {
+                "is not one of the allowed values"
+            }
+            _ => "does not fit",
+        };
+        return Err(unfit(&e.instance_path().to_string(), problem));
+    }
+    if !conformed.adjusted.is_empty() {
+        ADJUSTED_RESULTS.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(tool, adjusted = ?conformed.adjusted, "values of an unexpected shape were converted or left out");
+    }
+    Ok(conformed)
+}
+
+/// How many results so far had values converted or left out to fit their
+/// schema (zero for answers of the shapes the tools expect).
+pub fn adjusted_results() -> u64 {
+    ADJUSTED_RESULTS.load(Ordering::Relaxed)
 }
 
 /// The tool named `name`.

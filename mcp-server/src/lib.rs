@@ -8,6 +8,7 @@ pub mod bounds;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod conform;
 pub mod http;
 pub mod input;
 pub mod jira;

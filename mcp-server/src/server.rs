@@ -248,7 +248,7 @@ impl ServerState {
             Ok(caller) => {
                 status.user_id = Some(caller.user.0.clone());
                 status.client_id = Some(caller.client_id.clone());
-                status.scopes = caller.scopes.iter().cloned().collect();
+                status.scopes = caller.scopes.to_vec();
                 match self.jira().await {
                     Ok(jira) => match jira.get_current_user().await {
                         Ok(me) => {
@@ -1176,8 +1176,13 @@ impl JiraMcp {
             let refusal = permissions::refusal(&request.name);
             return (refused(refusal), Outcome::Refused);
         }
+        let tool = request.name.to_string();
         let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
-        let response = self.tool_router.call(call).await;
+        let response = self
+            .tool_router
+            .call(call)
+            .await
+            .map(|r| conforming(&tool, r));
         let outcome = match &response {
             Ok(rmcp::model::CallToolResponse::Complete(result))
                 if result.is_error == Some(true) =>
@@ -1188,6 +1193,44 @@ impl JiraMcp {
             Err(_) => Outcome::Error,
         };
         (response, outcome)
+    }
+}
+
+/// The one place structured results leave the server: each is read against
+/// its tool's output schema and validated ([`catalog::conforming_result`]),
+/// so that no answer from Jira can make a client refuse the result (the
+/// official SDKs end the session on a mismatch). A result that cannot fit
+/// becomes a tool error saying so.
+pub fn conforming(
+    tool: &str,
+    response: rmcp::model::CallToolResponse,
+) -> rmcp::model::CallToolResponse {
+    let rmcp::model::CallToolResponse::Complete(mut result) = response else {
+        return response;
+    };
+    if result.is_error == Some(true) {
+        return result.into();
+    }
+    let Some(structured) = result.structured_content.take() else {
+        return result.into();
+    };
+    match catalog::conforming_result(tool, structured.clone()) {
+        Ok(conformed) => {
+            if !conformed.adjusted.is_empty() {
+                // The text block that mirrors the structured result follows it.
+                if let Some(ContentBlock::Text(text)) = result.content.first_mut()
+                    && serde_json::from_str::<Value>(&text.text).ok().as_ref() == Some(&structured)
+                {
+                    text.text = conformed.value.to_string();
+                }
+            }
+            result.structured_content = Some(conformed.value);
+            result.into()
+        }
+        Err(message) => {
+            tracing::warn!(tool, "{message}");
+            CallToolResult::error(vec![ContentBlock::text(message)]).into()
+        }
     }
 }
 

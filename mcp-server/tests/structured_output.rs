@@ -609,6 +609,13 @@ async fn every_tool_returns_structured_content_that_fits_its_declared_schema() {
     );
     // The harness checked each call too, against the catalog's schema.
     assert!(validated_tools().is_superset(&catalog_names()));
+    // The schemas say exactly what the tools emit for the answers they
+    // expect: nothing had to be converted or left out to fit.
+    assert_eq!(
+        catalog::adjusted_results(),
+        0,
+        "results were adjusted to fit"
+    );
     // And every request the tools sent to Jira Cloud's platform API fits
     // Atlassian's spec (path, method, required query, JSON body).
     let checked = assert_requests_fit_the_cloud_spec(&server).await;

@@ -129,6 +129,18 @@ impl JiraSpec {
             .filter(|s| !s.is_null())
     }
 
+    /// The example of the JSON answer `method template` gives with `status`
+    /// (Atlassian's own example, as the spec holds it), if it has one.
+    pub fn response_example(&self, method: &str, template: &str, status: &str) -> Option<Value> {
+        let operation = &self.doc["paths"][template][method.to_ascii_lowercase()];
+        let example = &operation["responses"][status]["content"]["application/json"]["example"];
+        match example {
+            Value::String(text) => serde_json::from_str(text).ok(),
+            Value::Null => None,
+            other => Some(other.clone()),
+        }
+    }
+
     /// Checks `value` against a schema that may refer to the spec's
     /// components, e.g. [`component`]`("Comment")` or an array of one: for
     /// recorded responses in `fixtures/`.
