@@ -409,7 +409,10 @@ pub async fn health(config: &Config) -> Outcome {
         std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
         ip => ip,
     };
-    let url = format!("http://{}/readyz", std::net::SocketAddr::new(ip, team.addr.port()));
+    let url = format!(
+        "http://{}/readyz",
+        std::net::SocketAddr::new(ip, team.addr.port())
+    );
     let host = health_host(team);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -428,7 +431,10 @@ pub async fn health(config: &Config) -> Outcome {
         eprintln!("{}", body.trim());
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(format!("{url} (Host {host}) answered {status}: {}", body.trim()))
+        Err(format!(
+            "{url} (Host {host}) answered {status}: {}",
+            body.trim()
+        ))
     }
 }
 

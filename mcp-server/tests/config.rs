@@ -402,12 +402,19 @@ fn team_secrets_and_the_database_password_come_from_files() {
     let team = config.team.as_ref().unwrap();
     assert_eq!(team.encryption_key.expose_secret(), KEY);
     assert_eq!(
-        oauth(&config).client_secret.as_ref().unwrap().expose_secret(),
+        oauth(&config)
+            .client_secret
+            .as_ref()
+            .unwrap()
+            .expose_secret(),
         "client-secret"
     );
     // Percent-encoded into the URL, which sqlx decodes back.
     let url = team.database_url.expose_secret();
-    assert_eq!(url, "postgres://jira_mcp:ab%2Fcd+ef%3D@postgres:5432/jira_mcp");
+    assert_eq!(
+        url,
+        "postgres://jira_mcp:ab%2Fcd+ef%3D@postgres:5432/jira_mcp"
+    );
     let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
     assert_eq!(options.get_host(), "postgres");
     assert_eq!(options.get_database(), Some("jira_mcp"));
@@ -443,7 +450,10 @@ fn a_secret_file_that_is_missing_empty_or_doubled_is_an_error_naming_it() {
         &[],
         &team_env(&[
             ("JIRA_MCP_ENCRYPTION_KEY", KEY),
-            ("JIRA_OAUTH_CLIENT_SECRET_FILE", &empty.display().to_string()),
+            (
+                "JIRA_OAUTH_CLIENT_SECRET_FILE",
+                &empty.display().to_string(),
+            ),
         ]),
         None,
     )

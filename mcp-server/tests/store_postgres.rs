@@ -307,7 +307,10 @@ async fn open_waits_for_a_database_that_is_not_up_yet() {
     let late = late.to_string();
     let opening = tokio::spawn(async move { PostgresStore::open(&late).await });
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(!opening.is_finished(), "open gave up on a database that was down");
+    assert!(
+        !opening.is_finished(),
+        "open gave up on a database that was down"
+    );
     // The database "comes up": a forwarder to the real server on that port.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -344,5 +347,9 @@ async fn open_does_not_wait_on_an_error_the_database_answered() {
     let result = PostgresStore::open(wrong.as_str()).await;
     assert!(result.is_err(), "opened a database that does not exist");
     // Far below the start-up wait (5 min): no retry happened.
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -56,7 +56,10 @@ fn compose(args: &[&str]) -> String {
         output.status.success(),
         "docker {all:?} failed:\n{}\n{}",
         text(&output),
-        text(&run("docker", &["compose", "-p", PROJECT, "logs", "--tail", "60"]))
+        text(&run(
+            "docker",
+            &["compose", "-p", PROJECT, "logs", "--tail", "60"]
+        ))
     );
     text(&output)
 }
@@ -64,7 +67,11 @@ fn compose(args: &[&str]) -> String {
 /// `docker …`, which must succeed.
 fn docker(args: &[&str]) -> String {
     let output = run("docker", args);
-    assert!(output.status.success(), "docker {args:?} failed:\n{}", text(&output));
+    assert!(
+        output.status.success(),
+        "docker {args:?} failed:\n{}",
+        text(&output)
+    );
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
@@ -73,7 +80,12 @@ fn container(service: &str) -> String {
 }
 
 fn health(service: &str) -> String {
-    docker(&["inspect", "-f", "{{.State.Health.Status}}", &container(service)])
+    docker(&[
+        "inspect",
+        "-f",
+        "{{.State.Health.Status}}",
+        &container(service),
+    ])
 }
 
 /// Writes `.env` and `secrets/` as the README says, with a Postgres
@@ -103,7 +115,10 @@ fn write_settings(sim_url: &str) -> String {
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).expect("chmod");
     for (name, value) in [
         ("postgres_password", password.clone()),
-        ("encryption_key", e2e_tests::team::ENCRYPTION_KEY.to_string()),
+        (
+            "encryption_key",
+            e2e_tests::team::ENCRYPTION_KEY.to_string(),
+        ),
         ("oauth_client_secret", CLIENT_SECRET.to_string()),
     ] {
         let path = secrets.join(name);
@@ -148,7 +163,12 @@ fn assert_no_env_file_in_image(image: &str, secrets: &[&str]) {
     std::fs::create_dir_all(&unpacked).expect("mkdir");
     let out = run(
         "tar",
-        &["-xf", &tar.display().to_string(), "-C", &unpacked.display().to_string()],
+        &[
+            "-xf",
+            &tar.display().to_string(),
+            "-C",
+            &unpacked.display().to_string(),
+        ],
     );
     assert!(out.status.success(), "tar: {}", text(&out));
     let mut layers = 0;
@@ -167,7 +187,12 @@ fn assert_no_env_file_in_image(image: &str, secrets: &[&str]) {
             layers += 1;
             for file in String::from_utf8_lossy(&listing.stdout).lines() {
                 let name = file.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-                assert_ne!(name, ".env", "{image} holds {file} in layer {}", path.display());
+                assert_ne!(
+                    name,
+                    ".env",
+                    "{image} holds {file} in layer {}",
+                    path.display()
+                );
                 assert_ne!(name, "secrets", "{image} holds {file}");
             }
         }
@@ -175,14 +200,19 @@ fn assert_no_env_file_in_image(image: &str, secrets: &[&str]) {
     assert!(layers > 0, "no layer found in `docker save {image}`");
     let history = docker(&["history", "--no-trunc", image]);
     for secret in secrets {
-        assert!(!history.contains(secret), "a secret is in {image}'s history");
+        assert!(
+            !history.contains(secret),
+            "a secret is in {image}'s history"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_compose_stack_serves_signs_in_and_survives_a_replica_going_away() {
     if std::env::var("JIRA_MCP_DEPLOY_TEST").as_deref() != Ok("1") {
-        eprintln!("skipped: set JIRA_MCP_DEPLOY_TEST=1 (.ci/deploy-test does, with a Docker engine)");
+        eprintln!(
+            "skipped: set JIRA_MCP_DEPLOY_TEST=1 (.ci/deploy-test does, with a Docker engine)"
+        );
         return;
     }
     let host = std::env::var("JIRA_MCP_DEPLOY_HOST")
@@ -204,8 +234,23 @@ async fn the_compose_stack_serves_signs_in_and_survives_a_replica_going_away() {
     }
 
     // The README's quick check, through nginx, without any Host trick.
-    let ready = http.get(format!("{PUBLIC_URL}/readyz")).send().await.expect("GET /readyz");
-    assert_eq!(ready.status(), 200, "{}", ready.text().await.unwrap_or_default());
+    let ready = http
+        .get(format!("{PUBLIC_URL}/readyz"))
+        .send()
+        .await
+        .expect("GET /readyz");
+    // `server_tokens off`: nginx without its version.
+    let server_header = ready.headers().get("server").cloned();
+    assert_eq!(
+        ready.status(),
+        200,
+        "{}",
+        ready.text().await.unwrap_or_default()
+    );
+    assert_eq!(
+        server_header.as_ref().and_then(|v| v.to_str().ok()),
+        Some("nginx")
+    );
 
     // Discovery through nginx: the 401 challenge and the protected resource
     // metadata (asserted by `discover`), for the public URL.
@@ -215,13 +260,19 @@ async fn the_compose_stack_serves_signs_in_and_survives_a_replica_going_away() {
         discovery.resource_metadata["resource"].as_str(),
         Some(format!("{PUBLIC_URL}/mcp").as_str())
     );
-    assert!(discovery.www_authenticate.starts_with("Bearer"), "{}", discovery.www_authenticate);
+    assert!(
+        discovery.www_authenticate.starts_with("Bearer"),
+        "{}",
+        discovery.www_authenticate
+    );
 
     // A full sign-in (the MCP client's dance, Atlassian's consent at the
     // simulator, the callback through nginx) and a tool call.
     let tokens = server.authorize("alice", SCOPES).await;
     let session = server.session(&tokens).await;
-    let me = get_current_user(&session).await.expect("a tool call through nginx");
+    let me = get_current_user(&session)
+        .await
+        .expect("a tool call through nginx");
     assert!(me.to_string().contains("alice"), "{me}");
 
     // A 5 MiB request body reaches the app (nginx's default is 1 MiB).
@@ -234,6 +285,31 @@ async fn the_compose_stack_serves_signs_in_and_survives_a_replica_going_away() {
         .await;
     assert!(big.is_ok(), "a 5 MiB call did not reach the app: {big:?}");
 
+    // Postgres down: each replica's /readyz says 503 "not ready", and nginx
+    // passes that on (an nginx that took 503s for dead replicas would mark
+    // both down and answer with its own page from the second request on).
+    docker(&["stop", &container("postgres")]);
+    for request in 1..=4 {
+        let response = http
+            .get(format!("{PUBLIC_URL}/readyz"))
+            .send()
+            .await
+            .expect("GET /readyz");
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert!(
+            status == 503 && body.contains("not ready"),
+            "request {request} with Postgres down: {status} {body}"
+        );
+    }
+    docker(&["start", &container("postgres")]);
+    wait_ready(&http, Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|last| panic!("not ready again after Postgres came back: {last}"));
+    get_current_user(&session)
+        .await
+        .expect("a tool call once Postgres is back");
+
     // One replica killed: each of the next 20 calls answers, within 3 s.
     docker(&["kill", &container("jira-mcp-1")]);
     let mut slowest = Duration::ZERO;
@@ -242,17 +318,27 @@ async fn the_compose_stack_serves_signs_in_and_survives_a_replica_going_away() {
         let result = get_current_user(&session).await;
         let took = started.elapsed();
         slowest = slowest.max(took);
-        assert!(result.is_ok(), "call {call} after the kill failed: {result:?}");
-        assert!(took < Duration::from_secs(3), "call {call} after the kill took {took:?}");
+        assert!(
+            result.is_ok(),
+            "call {call} after the kill failed: {result:?}"
+        );
+        assert!(
+            took < Duration::from_secs(3),
+            "call {call} after the kill took {took:?}"
+        );
     }
-    eprintln!("deploy: after `docker kill` of one replica, the slowest of 20 calls took {slowest:?}");
+    eprintln!(
+        "deploy: after `docker kill` of one replica, the slowest of 20 calls took {slowest:?}"
+    );
 
     // nginx restarted while that replica is down still starts and serves.
     docker(&["stop", &container("jira-mcp-1")]);
     docker(&["restart", &container("proxy")]);
     wait_ready(&http, Duration::from_secs(30))
         .await
-        .unwrap_or_else(|last| panic!("nginx restarted with a replica down does not serve: {last}"));
+        .unwrap_or_else(|last| {
+            panic!("nginx restarted with a replica down does not serve: {last}")
+        });
     for call in 1..=5 {
         get_current_user(&session)
             .await

@@ -738,12 +738,18 @@ async fn the_health_command_checks_readiness_with_an_accepted_host() {
 
     let ok = server.admin(&["health"]).await;
     let said = String::from_utf8_lossy(&ok.stderr).to_string();
-    assert!(ok.status.success(), "health failed on a ready server: {said}");
+    assert!(
+        ok.status.success(),
+        "health failed on a ready server: {said}"
+    );
     assert!(said.contains("ready"), "{said}");
 
     server.kill().await;
     let down = server.admin(&["health"]).await;
     let said = String::from_utf8_lossy(&down.stderr).to_string();
     assert_eq!(down.status.code(), Some(1), "{said}");
-    assert!(said.contains("/readyz") && said.contains("did not answer"), "{said}");
+    assert!(
+        said.contains("/readyz") && said.contains("did not answer"),
+        "{said}"
+    );
 }
