@@ -248,7 +248,7 @@ impl ServerState {
             Ok(caller) => {
                 status.user_id = Some(caller.user.0.clone());
                 status.client_id = Some(caller.client_id.clone());
-                status.scopes = caller.scopes.iter().cloned().collect();
+                status.scopes = caller.scopes.to_vec();
                 match self.jira().await {
                     Ok(jira) => match jira.get_current_user().await {
                         Ok(me) => {
