@@ -395,6 +395,65 @@ pub fn logout(config: &Config) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `jira-mcp health`: asks this machine's team server for `/readyz`, with a
+/// Host header it accepts, and exits 0 when it answers 200 (1 otherwise).
+/// For container healthchecks: the image has no curl, and `/readyz` refuses
+/// a Host that is not allowed.
+pub async fn health(config: &Config) -> Outcome {
+    let team = config.team.as_ref().ok_or(
+        "`health` checks the team server: set JIRA_MCP_HTTP_ADDR (and the rest of its settings) \
+         as for `serve`",
+    )?;
+    let ip = match team.addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let url = format!(
+        "http://{}/readyz",
+        std::net::SocketAddr::new(ip, team.addr.port())
+    );
+    let host = health_host(team);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .no_proxy()
+        .build()
+        .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
+    let response = client
+        .get(&url)
+        .header(reqwest::header::HOST, &host)
+        .send()
+        .await
+        .map_err(|e| format!("{url} (Host {host}) did not answer: {e}"))?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    if status == reqwest::StatusCode::OK {
+        eprintln!("{}", body.trim());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(format!(
+            "{url} (Host {host}) answered {status}: {}",
+            body.trim()
+        ))
+    }
+}
+
+/// The Host header the server accepts: the first allowed host, or the public
+/// URL's host (with its port) when any host is allowed.
+fn health_host(team: &crate::config::TeamSettings) -> String {
+    match team.allowed_hosts.first() {
+        Some(host) if host != crate::config::ALLOW_ANY => host.clone(),
+        _ => {
+            let public = &team.public_url;
+            let host = public.host_str().unwrap_or("localhost");
+            match public.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::browser_command;

@@ -22,7 +22,7 @@ pub use team::{
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8080/callback";
 
 /// Every setting, by its environment variable name.
-pub const VARIABLES: [&str; 46] = [
+pub const VARIABLES: [&str; 47] = [
     "JIRA_URL",
     "JIRA_DEPLOYMENT",
     "JIRA_AUTH_TYPE",
@@ -53,6 +53,7 @@ pub const VARIABLES: [&str; 46] = [
     "JIRA_MCP_ENCRYPTION_KEY",
     "JIRA_MCP_PREVIOUS_ENCRYPTION_KEYS",
     "JIRA_MCP_DATABASE_URL",
+    "JIRA_MCP_DATABASE_PASSWORD",
     "JIRA_MCP_ACCESS_TOKEN_TTL_SECS",
     "JIRA_MCP_REFRESH_TOKEN_TTL_SECS",
     "JIRA_MCP_RATE_LIMIT",
@@ -111,6 +112,8 @@ pub enum Source {
     Env,
     /// The TOML file.
     File(PathBuf),
+    /// The file a `*_FILE` variable names (e.g. `JIRA_MCP_ENCRYPTION_KEY_FILE`).
+    SecretFile(String),
 }
 
 impl std::fmt::Display for Source {
@@ -119,6 +122,7 @@ impl std::fmt::Display for Source {
             Source::Flag => f.write_str("command-line flag"),
             Source::Env => f.write_str("environment"),
             Source::File(path) => write!(f, "config file {}", path.display()),
+            Source::SecretFile(variable) => write!(f, "file {variable} names"),
         }
     }
 }
@@ -359,6 +363,7 @@ impl Config {
                 settings.insert(name, value);
             }
         }
+        team::secret_files(&mut settings, env)?;
         Settings(settings).validate(file)
     }
 

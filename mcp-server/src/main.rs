@@ -79,6 +79,10 @@ enum Command {
         #[command(subcommand)]
         command: AuthCommand,
     },
+    /// Check that the team server on this machine is ready (its `/readyz`, with
+    /// a Host header it accepts): exit 0 when it is, 1 when not. For container
+    /// healthchecks; takes the same settings as `serve --http`.
+    Health,
     /// Team server administration: list users, revoke their tokens, delete them.
     Team {
         #[command(subcommand)]
@@ -192,6 +196,7 @@ fn main() -> ExitCode {
                 AuthCommand::Refresh => cli::refresh(&config).await,
                 AuthCommand::Logout => cli::logout(&config),
             },
+            Some(Command::Health) => cli::health(&config).await,
             Some(Command::Team { command }) => match command {
                 TeamCommand::Users => team_admin::users(&config).await,
                 TeamCommand::Revoke { user } => team_admin::revoke(&config, &user).await,

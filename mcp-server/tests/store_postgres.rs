@@ -298,3 +298,76 @@ async fn tokens_issued_before_the_token_families_migration_keep_working() {
     let store = open(&url).await;
     tokens_survive_the_upgrade(&store, &access, &refresh).await;
 }
+
+/// A replica started while Postgres is down (a compose stack coming up, a
+/// database restart) waits for it with backoff instead of exiting: here
+/// the database's port answers only 2 s after `open` began.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_waits_for_a_database_that_is_not_up_yet() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let real: url::Url = url.parse().unwrap();
+    let upstream = format!(
+        "{}:{}",
+        real.host_str().unwrap(),
+        real.port().unwrap_or(5432)
+    );
+    // A port where nothing listens yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut late = real.clone();
+    late.set_host(Some("127.0.0.1")).unwrap();
+    late.set_port(Some(port)).unwrap();
+    let late = late.to_string();
+    let opening = tokio::spawn(async move { PostgresStore::open(&late).await });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !opening.is_finished(),
+        "open gave up on a database that was down"
+    );
+    // The database "comes up": a forwarder to the real server on that port.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let forwarder = tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    let store = tokio::time::timeout(Duration::from_secs(60), opening)
+        .await
+        .expect("open still waits after the database came up")
+        .unwrap()
+        .expect("open succeeds once the database is up");
+    store.ping().await.unwrap();
+    forwarder.abort();
+}
+
+/// Only a database that is down is waited for: an error from a database
+/// that answers (here: no such database) is returned at once.
+#[tokio::test]
+async fn open_does_not_wait_on_an_error_the_database_answered() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let mut wrong: url::Url = url.parse().unwrap();
+    wrong.set_path("/no_such_database_here");
+    let started = Instant::now();
+    let result = PostgresStore::open(wrong.as_str()).await;
+    assert!(result.is_err(), "opened a database that does not exist");
+    // Far below the start-up wait (5 min): no retry happened.
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -65,7 +65,8 @@ pub struct TeamOptions {
 
 /// A running `jira-mcp serve --http`. Killed when dropped.
 pub struct TeamServer {
-    child: tokio::process::Child,
+    /// None for a server run elsewhere ([`TeamServer::attach`]).
+    child: Option<tokio::process::Child>,
     public_url: String,
     /// The server's own address (the public URL unless a proxy is in front).
     direct_url: String,
@@ -169,7 +170,7 @@ impl TeamServer {
         drain(child.stderr.take().expect("stderr"), log.clone(), Some(tx));
         drain(child.stdout.take().expect("stdout"), log.clone(), None);
         let server = TeamServer {
-            child,
+            child: Some(child),
             public_url,
             direct_url,
             env,
@@ -200,6 +201,22 @@ impl TeamServer {
         }
         server.wait_healthy().await;
         server
+    }
+
+    /// A team server run elsewhere (the compose stack behind nginx) at
+    /// `public_url`, signing users in at `sim`: the same OAuth dance and MCP
+    /// calls as against a server this harness started. Its log is empty.
+    pub fn attach(public_url: &str, sim: &Simulator) -> TeamServer {
+        TeamServer {
+            child: None,
+            public_url: public_url.to_string(),
+            direct_url: public_url.to_string(),
+            env: Vec::new(),
+            sim_uri: sim.uri(),
+            log: Arc::new(Mutex::new(String::new())),
+            http: http_client(),
+            _dir: tempfile::tempdir().expect("a temporary directory"),
+        }
     }
 
     /// Runs `serve --http` with `options` when it is expected to stop by
@@ -323,7 +340,7 @@ impl TeamServer {
 
     /// The server's process id (for its RSS).
     pub fn pid(&self) -> Option<u32> {
-        self.child.id()
+        self.child.as_ref().and_then(|c| c.id())
     }
 
     /// `JIRA_MCP_PUBLIC_URL`, e.g. `http://127.0.0.1:40123`.
@@ -354,8 +371,10 @@ impl TeamServer {
     /// Kills the server with SIGKILL (tokio's `start_kill` on Unix), as a
     /// machine going away, and reaps it.
     pub async fn kill(&mut self) {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
+        if let Some(child) = &mut self.child {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
     }
 
     /// An absolute URL on the server (at its public URL).
@@ -548,7 +567,9 @@ impl TeamServer {
 
 impl Drop for TeamServer {
     fn drop(&mut self) {
-        let _ = self.child.start_kill();
+        if let Some(child) = &mut self.child {
+            let _ = child.start_kill();
+        }
     }
 }
 

@@ -847,3 +847,41 @@ async fn registrations_are_limited_per_forwarded_address_behind_a_trusted_proxy(
     assert!(refused.headers().contains_key("retry-after"));
     assert_eq!(register("203.0.113.8").await.unwrap().status(), 201);
 }
+
+/// `jira-mcp health` (the image's healthcheck; the image has no curl): 0
+/// while the server is ready, asking `/readyz` with a Host the server
+/// accepts (the first of JIRA_MCP_ALLOWED_HOSTS, here the public URL's
+/// `localhost:PORT`) at the address it listens on; 1 with the cause once the
+/// server is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_command_checks_readiness_with_an_accepted_host() {
+    let sim = Simulator::start(Options::default()).await;
+    let port = e2e_tests::team::free_port();
+    let public = format!("http://localhost:{port}");
+    let mut server = TeamServer::start(
+        &sim,
+        TeamOptions {
+            port: Some(port),
+            public_url: Some(public),
+            ..TeamOptions::default()
+        },
+    )
+    .await;
+
+    let ok = server.admin(&["health"]).await;
+    let said = String::from_utf8_lossy(&ok.stderr).to_string();
+    assert!(
+        ok.status.success(),
+        "health failed on a ready server: {said}"
+    );
+    assert!(said.contains("ready"), "{said}");
+
+    server.kill().await;
+    let down = server.admin(&["health"]).await;
+    let said = String::from_utf8_lossy(&down.stderr).to_string();
+    assert_eq!(down.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("/readyz") && said.contains("did not answer"),
+        "{said}"
+    );
+}

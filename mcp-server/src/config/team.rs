@@ -274,10 +274,24 @@ fn check_key(name: &str, text: &str, source: &super::Source) -> Result<(), Confi
     }
 }
 
-/// `JIRA_MCP_DATABASE_URL`, default `sqlite://<data dir>/team.db`.
+/// `JIRA_MCP_DATABASE_URL`, default `sqlite://<data dir>/team.db`, with
+/// `JIRA_MCP_DATABASE_PASSWORD` put in when given.
 pub(super) fn database_url(s: &Settings) -> Result<SecretString, ConfigError> {
-    if let Some(url) = s.value("JIRA_MCP_DATABASE_URL") {
-        return Ok(SecretString::from(url.trim().to_string()));
+    if let Some((url, source)) = s.get("JIRA_MCP_DATABASE_URL") {
+        let url = url.trim();
+        check_userinfo(url, source)?;
+        return match s.get("JIRA_MCP_DATABASE_PASSWORD") {
+            Some((password, _)) => with_password(url, password, source).map(SecretString::from),
+            None => Ok(SecretString::from(url.to_string())),
+        };
+    }
+    if s.get("JIRA_MCP_DATABASE_PASSWORD").is_some() {
+        return Err(error(
+            "JIRA_MCP_DATABASE_PASSWORD",
+            None,
+            "is set but JIRA_MCP_DATABASE_URL is not: the password is for a Postgres URL \
+             such as postgres://jira_mcp@postgres:5432/jira_mcp",
+        ));
     }
     let dir = directories::ProjectDirs::from("", "", "jira-mcp")
         .map(|d| d.data_dir().to_path_buf())
@@ -461,4 +475,124 @@ fn use_public_callback(
     oauth.redirect_uri =
         Url::parse(&callback).map_err(|e| error("JIRA_MCP_PUBLIC_URL", None, e.to_string()))?;
     Ok(())
+}
+
+/// Settings that may be read from a file instead (`NAME_FILE=/run/secrets/…`),
+/// so that compose `secrets:` and Kubernetes secrets need no environment
+/// variable holding the secret.
+const SECRET_FILES: [&str; 4] = [
+    "JIRA_MCP_ENCRYPTION_KEY",
+    "JIRA_MCP_PREVIOUS_ENCRYPTION_KEYS",
+    "JIRA_OAUTH_CLIENT_SECRET",
+    "JIRA_MCP_DATABASE_PASSWORD",
+];
+
+/// Reads each `NAME_FILE` of [`SECRET_FILES`] into `NAME`. Giving both is
+/// an error (which one wins would be a guess); so is a file that cannot be
+/// read or is empty. One trailing newline is dropped (`echo` adds it).
+pub(super) fn secret_files(
+    settings: &mut std::collections::BTreeMap<&'static str, super::Setting>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    for name in SECRET_FILES {
+        let variable = format!("{name}_FILE");
+        let Some(path) = env(&variable).filter(|p| !p.trim().is_empty()) else {
+            continue;
+        };
+        let source = super::Source::SecretFile(variable.clone());
+        if let Some((_, given)) = settings.get(name) {
+            return Err(error(
+                name,
+                Some(given),
+                format!("is set, and so is {variable}: keep only one of them"),
+            ));
+        }
+        let text = std::fs::read_to_string(path.trim()).map_err(|e| {
+            error(
+                &variable,
+                Some(&super::Source::Env),
+                format!(
+                    "cannot read {}: {e}. Give the path of a file that the user running \
+                     jira-mcp can read (e.g. a compose or Kubernetes secret)",
+                    path.trim()
+                ),
+            )
+        })?;
+        let text = text
+            .strip_suffix('\n')
+            .map(|t| t.strip_suffix('\r').unwrap_or(t))
+            .unwrap_or(&text);
+        if text.is_empty() {
+            return Err(error(
+                name,
+                Some(&source),
+                format!("the file {} is empty", path.trim()),
+            ));
+        }
+        settings.insert(name, (text.to_string(), source));
+    }
+    Ok(())
+}
+
+/// Characters that end a URL's user info: a password holding one of them
+/// unencoded cuts the URL short, and the rest is read as host, port or path.
+const USERINFO_ENDS: [char; 3] = ['/', '?', '#'];
+
+/// A database URL whose user name or password holds `/`, `?` or `#` (as
+/// base64 passwords do) is refused with the fix, instead of being read as
+/// another host or an invalid port. The message never shows the URL.
+fn check_userinfo(url: &str, source: &super::Source) -> Result<(), ConfigError> {
+    let Some((_, rest)) = url.split_once("://") else {
+        return Ok(());
+    };
+    let Some(at) = rest.rfind('@') else {
+        return Ok(());
+    };
+    let userinfo = &rest[..at];
+    let bad_escape = userinfo.match_indices('%').any(|(i, _)| {
+        let hex = userinfo.get(i + 1..i + 3).unwrap_or("");
+        hex.len() != 2 || !hex.chars().all(|c| c.is_ascii_hexdigit())
+    });
+    if userinfo.contains(USERINFO_ENDS) || bad_escape {
+        return Err(error(
+            "JIRA_MCP_DATABASE_URL",
+            Some(source),
+            "its user name or password holds a character that must be percent-encoded in a \
+             URL (`/` as %2F, `?` as %3F, `#` as %23, `%` as %25, `@` as %40; the URL is not \
+             shown). Encode it, or leave the password out of the URL and give it in \
+             JIRA_MCP_DATABASE_PASSWORD (or JIRA_MCP_DATABASE_PASSWORD_FILE), taken as is",
+        ));
+    }
+    Ok(())
+}
+
+/// The Postgres URL with `password` in it, percent-encoded.
+fn with_password(url: &str, password: &str, source: &super::Source) -> Result<String, ConfigError> {
+    let fail = |message: &str| error("JIRA_MCP_DATABASE_URL", Some(source), message.to_string());
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(fail(
+            "must be a postgres:// URL when JIRA_MCP_DATABASE_PASSWORD is set (SQLite takes no \
+             password)",
+        ));
+    }
+    let mut parsed = Url::parse(url).map_err(|e| {
+        fail(&format!(
+            "is not a URL ({e}); use e.g. postgres://jira_mcp@postgres:5432/jira_mcp"
+        ))
+    })?;
+    if parsed.password().is_some() {
+        return Err(fail(
+            "holds a password, and JIRA_MCP_DATABASE_PASSWORD is set too: keep only one of them",
+        ));
+    }
+    if parsed.username().is_empty() {
+        return Err(fail(
+            "names no user; with JIRA_MCP_DATABASE_PASSWORD give the user in the URL, e.g. \
+             postgres://jira_mcp@postgres:5432/jira_mcp",
+        ));
+    }
+    parsed
+        .set_password(Some(password))
+        .map_err(|()| fail("cannot hold a password (no host)"))?;
+    Ok(parsed.into())
 }

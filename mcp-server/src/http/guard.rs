@@ -23,8 +23,15 @@ use crate::authz::tokens::{Caller, Rejection, authenticate};
 use crate::authz::{SCOPE_READ, SCOPE_WRITE, SCOPES};
 use crate::catalog;
 
-/// The largest JSON-RPC body read (rmcp's own limit).
-const MAX_BODY: usize = 4 * 1024 * 1024;
+/// The largest `/mcp` request body, here and in rmcp (and nginx's
+/// `client_max_body_size 14m` in deploy/nginx.conf): room for
+/// `upload_attachment`'s largest file (10 MiB, 13.4 MiB as base64) in its
+/// JSON-RPC call. One limit, documented in the README ("Upload limit").
+pub const MAX_BODY: usize = 14 * 1024 * 1024;
+const _: () = assert!(
+    MAX_BODY as u64 > crate::jira::MAX_ATTACHMENT_BYTES.div_ceil(3) * 4 + 64 * 1024,
+    "a largest upload_attachment call must fit in MAX_BODY"
+);
 
 /// The middleware on `/mcp`.
 pub async fn guard(State(team): State<Arc<TeamState>>, request: Request, next: Next) -> Response {

@@ -21,7 +21,8 @@ pub fn service(team: &TeamState) -> StreamableHttpService<JiraMcp, NeverSessionM
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_allowed_hosts(rmcp_list(&team.settings.allowed_hosts))
-        .with_allowed_origins(rmcp_list(&team.settings.allowed_origins));
+        .with_allowed_origins(rmcp_list(&team.settings.allowed_origins))
+        .with_max_request_body_bytes(super::guard::MAX_BODY);
     config.cancellation_token = team.shutdown.child_token();
     // Stateless: every request gets a service. The tool router (55 routes
     // with their schemas) is built once here and cloned per request.

@@ -51,6 +51,57 @@ const LOCK_NAMESPACE: i32 = 0x6a6d_6370;
 /// answer before giving up on a silent connection.
 const LOCK_GRACE: Duration = Duration::from_secs(5);
 
+/// How long start-up waits for a database that cannot be reached yet (a
+/// compose stack or a Postgres restart): long enough for a cold start, short
+/// enough that a wrong host name ends in an error an operator sees.
+const STARTUP_WAIT: Duration = Duration::from_secs(300);
+
+/// Connects, waiting with exponential backoff (0.5 s doubling to 10 s)
+/// while the server cannot be reached or is still starting up; any other
+/// error (a wrong password, an unknown database) is returned at once.
+async fn connect_waiting(
+    options: &PgConnectOptions,
+    place: &str,
+    wait: Duration,
+) -> Result<PgConnection, sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut pause = Duration::from_millis(500);
+    loop {
+        match options.connect().await {
+            Ok(conn) => return Ok(conn),
+            Err(e) if may_come_up(&e) && tokio::time::Instant::now() + pause < deadline => {
+                tracing::warn!(
+                    "cannot reach {place} yet ({}); trying again in {:.1} s",
+                    error_kind(&e),
+                    pause.as_secs_f32()
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Errors of a server that is down or starting: refused or unreachable
+/// (I/O, name not resolved yet), or Postgres's `57P03` (starting up,
+/// shutting down, in recovery).
+fn may_come_up(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => db.code().as_deref() == Some("57P03"),
+        _ => false,
+    }
+}
+
+/// A short word for the log: the error itself could quote the URL.
+fn error_kind(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => io.kind().to_string(),
+        _ => "the server is starting up".into(),
+    }
+}
+
 /// The team store in a Postgres database.
 #[derive(Debug)]
 pub struct PostgresStore {
@@ -94,7 +145,9 @@ impl PostgresStore {
                 format!("cannot connect to {place}: {}", redact(&e.to_string(), url)),
             )
         };
-        let mut conn = options.connect().await.map_err(connect_failed)?;
+        let mut conn = connect_waiting(&options, &place, STARTUP_WAIT)
+            .await
+            .map_err(connect_failed)?;
         sql::migrator(BACKEND, MIGRATIONS)
             .await?
             .run_direct(&mut conn)
