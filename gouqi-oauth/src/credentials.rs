@@ -5,8 +5,8 @@ use base64::Engine;
 use reqwest::header::{AUTHORIZATION, COOKIE, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::cache::TokenCache;
 use crate::error::{Error, Result};
-use crate::refresh::TokenCache;
 
 /// How a client authenticates to Jira.
 ///

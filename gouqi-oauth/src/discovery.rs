@@ -40,14 +40,6 @@ impl AccessibleResource {
 
 /// Lists the sites `token` may reach. `api` is the gateway
 /// (`https://api.atlassian.com`, or an override).
-pub async fn accessible_resources(
-    api: &Url,
-    token: &AccessToken,
-) -> Result<Vec<AccessibleResource>> {
-    accessible_resources_with(api, token, &HttpSettings::default()).await
-}
-
-/// Like [`accessible_resources`], with these network settings.
 pub async fn accessible_resources_with(
     api: &Url,
     token: &AccessToken,
@@ -83,7 +75,7 @@ pub async fn accessible_resources_with(
 
 /// Picks the site: the one with `cloud_id`, else the one at `site_url`, else
 /// the only one. Several candidates are an error that lists them all.
-pub fn select_site<'a>(
+pub(crate) fn select_site<'a>(
     resources: &'a [AccessibleResource],
     cloud_id: Option<&str>,
     site_url: Option<&Url>,
@@ -107,7 +99,7 @@ pub fn select_site<'a>(
         )),
         several => Err(Error::SiteSelection(format!(
             "this authorization reaches {} Jira sites; configure which one to use (its cloud id, \
-             or its site URL; jira-mcp: JIRA_OAUTH_CLOUD_ID or JIRA_URL):\n{}",
+             or its site URL):\n{}",
             several.len(),
             list(several)
         ))),

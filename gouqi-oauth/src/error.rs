@@ -1,5 +1,7 @@
 //! The one error type of this crate. Every message names the cause and the fix,
-//! and none of them ever carries a token or the client secret.
+//! and none of them ever carries a token or the client secret. The fix is
+//! stated in this library's terms; an application adds its own (a command to
+//! run, a setting to change) where it reports the error.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,8 +13,7 @@ pub enum Error {
     /// The grant is gone: the user (or the app's admin) must authorize again.
     #[error(
         "re-authorization needed: the token endpoint answered `{code}`{description}. \
-         The stored grant can no longer be used; run the authorization flow again \
-         (for jira-mcp: `jira-mcp auth login`, or the `init_oauth_flow` tool)"
+         The stored grant can no longer be used; run the authorization flow again"
     )]
     ReauthorizationRequired {
         /// The OAuth error code (`invalid_grant`, `unauthorized_client`, or `http_403`).
@@ -22,10 +23,7 @@ pub enum Error {
     },
 
     /// No tokens are stored yet, and the grant cannot mint one without the user.
-    #[error(
-        "not logged in: {store} holds no OAuth tokens. Run the authorization flow first \
-         (for jira-mcp: `jira-mcp auth login`, or the `init_oauth_flow` tool)"
-    )]
+    #[error("not logged in: {store} holds no OAuth tokens. Run the authorization flow first")]
     NotLoggedIn {
         /// Where the tokens were looked for.
         store: String,
@@ -74,7 +72,7 @@ pub enum Error {
         "Jira answered 401 Unauthorized to a freshly minted access token. This is not an \
          expiry problem: check that the token's scopes cover the request and that the API \
          base URL belongs to the site the token was issued for; if access to the app was \
-         revoked, run the authorization flow again (for jira-mcp: `jira-mcp auth login`)"
+         revoked, run the authorization flow again"
     )]
     FreshTokenRejected,
 
@@ -118,8 +116,8 @@ pub enum Error {
     /// The redirect URI's port is taken by another program.
     #[error(
         "cannot listen on {redirect_uri}: port {port} is already in use. Stop the program \
-         that holds it, or choose a free port in the redirect URI (JIRA_OAUTH_REDIRECT_URI) \
-         and register the same URI as the app's callback URL"
+         that holds it, or choose a free port in the redirect URI and register the same URI \
+         as the app's callback URL"
     )]
     PortInUse {
         /// The redirect URI.
@@ -175,6 +173,18 @@ pub enum Error {
         cause: String,
     },
 
+    /// A client using the client-credentials grant (a service account) found a
+    /// user's login in its store: minting its tokens there would act as that user.
+    #[error(
+        "{store} holds a user's login (it has a refresh token), but this client uses the \
+         client-credentials grant of a service account. Give the service account a token \
+         store of its own"
+    )]
+    StoreHoldsUserLogin {
+        /// The store's location.
+        store: String,
+    },
+
     /// The client was configured with a value that cannot work.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -214,13 +224,12 @@ impl NetworkFailure {
             }
             NetworkFailure::Tls => {
                 "The server's certificate was not accepted: if it comes from a private or \
-                 company CA, trust that CA (jira-mcp: JIRA_CA_BUNDLE=<PEM file>, or \
-                 JIRA_TLS_NATIVE_ROOTS=true for the OS certificate store); check the URL's host \
-                 name and the system clock"
+                 company CA, trust that CA (a CA bundle in the HTTP settings, or the OS \
+                 certificate store); check the URL's host name and the system clock"
             }
             NetworkFailure::Timeout => {
                 "The server did not answer in time: check the network and proxy settings \
-                 (HTTPS_PROXY, NO_PROXY), or allow longer (jira-mcp: JIRA_TIMEOUT_SECS)"
+                 (HTTPS_PROXY, NO_PROXY), or allow a longer timeout"
             }
             NetworkFailure::Other => {
                 "Check the URL, your network, and the proxy settings (HTTPS_PROXY, NO_PROXY)"
@@ -286,8 +295,8 @@ pub enum StoreError {
 
     /// A directory (or another non-file) stands where the token file should be.
     #[error(
-        "{path} is a directory, not a token file. Remove it, or point the token file \
-         setting (for jira-mcp: JIRA_OAUTH_TOKEN_FILE) at a file path"
+        "{path} is a directory, not a token file. Remove it, or point the token store at \
+         a file path"
     )]
     NotAFile {
         /// The path.

@@ -86,7 +86,7 @@
 //! let store: Arc<dyn TokenStore> = Arc::new(FileStore::new(FileStore::default_path("gouqi-oauth")?));
 //!
 //! let login = flow
-//!     .login_with_loopback(&store, gouqi_oauth::loopback::DEFAULT_TIMEOUT, |url| {
+//!     .login_with_loopback(&store, gouqi_oauth::DEFAULT_LOGIN_TIMEOUT, |url| {
 //!         eprintln!("Open this URL in a browser: {url}");
 //!     })
 //!     .await?;
@@ -126,39 +126,46 @@
 //! ```
 #![warn(missing_docs)]
 
+// Private modules, one flat list of re-exports: one path per item. Only
+// `r#async` stays a module, mirroring `gouqi::r#async` (its `Jira` is the
+// async twin of the blocking [`Jira`]).
 #[path = "asynchronous.rs"]
 pub mod r#async;
-pub mod authorize;
-mod callback;
+mod cache;
 mod credentials;
-pub mod discovery;
-pub mod error;
-mod http;
-pub mod loopback;
-pub mod network;
+mod discovery;
+mod error;
+mod login;
+mod network;
 #[cfg(feature = "gouqi-provider")]
 mod provider;
-pub mod refresh;
-pub mod source;
-pub mod store;
-pub mod sync;
-pub mod token;
+mod source;
+mod store;
+mod sync;
+mod token;
+mod token_endpoint;
 mod transport;
 
-pub use authorize::{AuthorizationFlow, Deployment, Endpoints, Login, PendingAuthorization};
+pub use cache::{Token, TokenCache};
 pub use credentials::Credentials;
+pub use discovery::{AccessibleResource, accessible_resources_with, cloud_api_base};
 pub use error::{Error, NetworkFailure, Result, StoreError};
+pub use login::{
+    AuthorizationFlow, CLOUD_DEFAULT_SCOPES, DATA_CENTER_DEFAULT_SCOPES, DEFAULT_LOGIN_TIMEOUT,
+    Deployment, Endpoints, Login, LoopbackListener, PendingAuthorization, check_writable,
+};
 pub use network::HttpSettings;
 pub use oauth2::{
     AccessToken, AuthUrl, AuthorizationCode, ClientId, ClientSecret, RedirectUrl, RefreshToken,
     TokenUrl,
 };
-pub use refresh::{Token, TokenCache};
 /// The `secrecy` crate, whose `SecretString` [`Credentials`] holds.
 pub use secrecy;
 pub use source::{Grant, RetryPolicy, TokenSource};
 pub use store::{
     FileStore, MemoryStore, StoreLock, TokenStore, decode_token_set, encode_token_set,
 };
+#[cfg(feature = "keyring")]
+pub use store::{KeyringBackend, KeyringStore};
 pub use sync::Jira;
 pub use token::{Site, TokenSet};

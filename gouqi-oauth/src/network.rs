@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::error::{Error, NetworkFailure, Result};
 
 /// The default overall timeout of one request.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connecting never waits longer than this, even with a longer overall timeout.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// TCP keepalive probes notice a peer that vanished without closing.
@@ -112,11 +112,6 @@ impl HttpSettings {
     /// The overall request timeout.
     pub fn request_timeout(&self) -> Duration {
         self.timeout
-    }
-
-    /// How many extra root certificates are trusted.
-    pub fn extra_root_certificate_count(&self) -> usize {
-        self.extra_root_certificates.len()
     }
 
     /// Whether the OS certificate store is trusted.

@@ -48,7 +48,7 @@ use std::sync::OnceLock;
 
 use gouqi::{AccessToken, BoxFuture, TokenProvider, TokenProviderError};
 
-use crate::refresh::{Token, TokenCache};
+use crate::cache::{Token, TokenCache};
 
 impl TokenProvider for TokenCache {
     /// Blocking: runs [`TokenCache::token`] on a small runtime owned by

@@ -11,9 +11,9 @@ use oauth2::{
 };
 
 use crate::error::{Error, Result, describe};
-use crate::http::{TokenHttp, TokenHttpError};
 use crate::network::HttpSettings;
 use crate::token::TokenSet;
+use crate::token_endpoint::{TokenHttp, TokenHttpError};
 
 type OAuthClient =
     BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;

@@ -6,7 +6,7 @@ mod format;
 #[cfg(feature = "keyring")]
 mod keyring;
 
-pub use file::{DEFAULT_LOCK_TIMEOUT, FileStore};
+pub use file::FileStore;
 pub(crate) use format::describe_json_error;
 
 /// A token set in the versioned JSON layout the file store writes, for

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::cache::{Token, TokenCache};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::network::HttpSettings;
-use crate::refresh::{Token, TokenCache};
 use crate::transport::{Transport, accessors, client_build_error, gouqi_error, is_unauthorized};
 
 type GouqiJira = gouqi::Jira;

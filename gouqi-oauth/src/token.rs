@@ -15,7 +15,7 @@ pub(crate) const FRESH_FOR: Duration = Duration::from_secs(30);
 /// scaled down for shorter tokens. A token is therefore always used for at
 /// least 11/12 of its lifetime, which spaces proactive refreshes at least that
 /// far apart; a skew larger than the lifetime never means a refresh per call.
-pub const MAX_SKEW_SHARE: u32 = 12;
+pub(crate) const MAX_SKEW_SHARE: u32 = 12;
 
 /// A 401 this close to the stated expiry is taken for expiry: `expires_in`
 /// is whole seconds, and servers that round their own clock (a JWT's `exp`)
@@ -103,7 +103,7 @@ impl TokenSet {
 
     /// When the access token is due for a refresh: its stated expiry minus
     /// the refresh-ahead margin, which is `skew` but at most
-    /// 1/[`MAX_SKEW_SHARE`] of the stated lifetime. A token is never due
+    /// 1/12 of the stated lifetime. A token is never due
     /// later than its stated expiry: no lifetime is ever credited beyond it.
     ///
     /// `None` when the server stated no lifetime: no `expires_in`, or

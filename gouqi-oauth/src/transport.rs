@@ -10,10 +10,10 @@ use parking_lot::Mutex;
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use url::Url;
 
+use crate::cache::Token;
 use crate::credentials::{Credentials, sensitive};
 use crate::error::{Error, Result};
 use crate::network::network_error;
-use crate::refresh::Token;
 
 /// Builds a gouqi client (sync or async) for `host` with these default headers.
 pub(crate) type BuildClient<C> = dyn Fn(&str, HeaderMap) -> Result<C> + Send + Sync;

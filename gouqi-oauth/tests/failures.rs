@@ -46,7 +46,9 @@ async fn invalid_grant_403_asks_for_reauthorization() {
     assert!(err.needs_reauthorization(), "{err}");
     let text = err.to_string();
     assert!(
-        text.contains("invalid_grant") && text.contains("auth login"),
+        text.contains("invalid_grant")
+            && text.contains("run the authorization flow again")
+            && !text.contains("jira-mcp"),
         "{text}"
     );
 }

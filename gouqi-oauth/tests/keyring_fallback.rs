@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use gouqi_oauth::store::{KeyringBackend, KeyringStore};
 use gouqi_oauth::{FileStore, TokenStore};
+use gouqi_oauth::{KeyringBackend, KeyringStore};
 
 #[test]
 fn no_keyring_service_means_the_token_file_is_used() {

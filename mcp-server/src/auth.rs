@@ -13,7 +13,7 @@ use serde::Serialize;
 use url::Url;
 
 use crate::config::{Auth, Config, Deployment, Grant, OAuthSettings};
-use crate::jira::{ToolError, ToolErrorKind};
+use crate::tool_error::{ToolError, ToolErrorKind, explain, explain_store};
 
 /// Everything OAuth needs, derived from the configuration.
 #[derive(Clone, Debug)]
@@ -149,7 +149,7 @@ impl OAuthSetup {
                     .ok_or_else(|| gouqi_oauth::Error::Config(
                         "the Jira Cloud site is unknown: log in again (jira-mcp auth login), or set JIRA_OAUTH_CLOUD_ID".into(),
                     ))?;
-                gouqi_oauth::discovery::cloud_api_base(&api, &cloud_id)
+                gouqi_oauth::cloud_api_base(&api, &cloud_id)
             }
         }
     }
@@ -285,7 +285,7 @@ impl AuthStatus {
                 self.message = "service account: a token is minted on first use".into();
             }
             Ok(None) => self.message = NOT_LOGGED_IN.into(),
-            Err(e) => self.message = format!("{e}"),
+            Err(e) => self.message = explain_store(&e),
         }
     }
 
@@ -326,7 +326,7 @@ impl AuthStatus {
             self.logged_in = false;
             self.needs_reauthorization = true;
         }
-        self.message = error.to_string();
+        self.message = explain(error);
     }
 }
 

@@ -5,14 +5,15 @@ use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use gouqi_oauth::PendingAuthorization;
-use gouqi_oauth::loopback::{DEFAULT_TIMEOUT, LoopbackListener};
+use gouqi_oauth::{DEFAULT_LOGIN_TIMEOUT, LoopbackListener};
 use rmcp::ServiceExt;
 use tokio::io::AsyncBufReadExt;
 
 use crate::auth::{AuthStatus, OAuthSetup};
 use crate::config::{Config, Grant};
-use crate::jira::{JiraClient, ToolError, ToolErrorKind};
+use crate::jira::JiraClient;
 use crate::server::{JiraMcp, ServerState};
+use crate::tool_error::{ToolError, ToolErrorKind, explain, explain_store};
 
 /// What a subcommand returns: an exit code, or a message for stderr.
 pub type Outcome = Result<ExitCode, String>;
@@ -103,16 +104,16 @@ pub async fn login(config: &Config, no_browser: bool) -> Outcome {
         );
         return refresh(config).await;
     }
-    let flow = setup.flow().map_err(|e| e.to_string())?;
+    let flow = setup.flow().map_err(|e| explain(&e))?;
     let store = setup.store();
     // Found now, not after the user approved in the browser.
-    gouqi_oauth::authorize::check_writable(&store)
+    gouqi_oauth::check_writable(&store)
         .await
-        .map_err(|e| format!("{e}. Fix the token file before logging in"))?;
+        .map_err(|e| format!("{}. Fix the token file before logging in", explain(&e)))?;
     let listener = match LoopbackListener::bind(flow.redirect_uri()).await {
         Ok(listener) => Some(listener),
         Err(e) => {
-            eprintln!("Note: {e}");
+            eprintln!("Note: {}", explain(&e));
             None
         }
     };
@@ -129,7 +130,7 @@ pub async fn login(config: &Config, no_browser: bool) -> Outcome {
         Redirect::Captured(code) => flow.complete(&pending, code, &store).await,
         Redirect::Pasted(text) => flow.complete_pasted(&pending, &text, &store).await,
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| explain(&e))?;
     for warning in &login.warnings {
         eprintln!("Warning: {warning}");
     }
@@ -155,7 +156,7 @@ async fn wait_for_redirect(
                 .first()
                 .map(ToString::to_string)
                 .unwrap_or_default(),
-            DEFAULT_TIMEOUT.as_secs() / 60
+            DEFAULT_LOGIN_TIMEOUT.as_secs() / 60
         ),
         None => "Waiting for you to paste the redirect.".to_string(),
     };
@@ -165,10 +166,10 @@ async fn wait_for_redirect(
     let captured = async {
         match listener {
             Some(l) => l
-                .wait_for_code(pending.state(), DEFAULT_TIMEOUT)
+                .wait_for_code(pending.state(), DEFAULT_LOGIN_TIMEOUT)
                 .await
                 .map(Redirect::Captured)
-                .map_err(|e| e.to_string()),
+                .map_err(|e| explain(&e)),
             None => std::future::pending().await,
         }
     };
@@ -369,7 +370,7 @@ pub async fn refresh(config: &Config) -> Outcome {
     oauth(config)?;
     let jira = JiraClient::open(config).map_err(|e| e.message)?;
     let cache = jira.token_cache().ok_or("no OAuth token cache")?;
-    let token = cache.force_refresh().await.map_err(|e| e.to_string())?;
+    let token = cache.force_refresh().await.map_err(|e| explain(&e))?;
     let minutes = token
         .tokens()
         .expires_at
@@ -384,7 +385,7 @@ pub async fn refresh(config: &Config) -> Outcome {
 pub fn logout(config: &Config) -> Outcome {
     let setup = oauth(config)?;
     let store = setup.store();
-    if store.remove().map_err(|e| e.to_string())? {
+    if store.remove().map_err(|e| explain_store(&e))? {
         eprintln!("Logged out: removed the tokens in {}.", store.location());
     } else {
         eprintln!(

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use gouqi_oauth::HttpSettings;
-use gouqi_oauth::authorize::{CLOUD_DEFAULT_SCOPES, DATA_CENTER_DEFAULT_SCOPES};
 use gouqi_oauth::secrecy::SecretString;
+use gouqi_oauth::{CLOUD_DEFAULT_SCOPES, DATA_CENTER_DEFAULT_SCOPES};
 use url::Url;
 
 use crate::catalog;

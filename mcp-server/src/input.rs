@@ -2,7 +2,7 @@
 //! an out-of-range number gets an error that says what is expected, and
 //! Jira is never asked.
 
-use crate::jira::ToolError;
+use crate::tool_error::ToolError;
 
 /// Jira allows project keys of up to 255 characters (10 by default).
 const MAX_PROJECT_KEY: usize = 255;

@@ -20,6 +20,7 @@ use crate::auth::{NOT_CONFIGURED, NOT_LOGGED_IN, OAuthSetup};
 use crate::bounds::{DEFAULT_TEXT_CHARS, MAX_TEXT_CHARS, TextLimit};
 use crate::config::{Auth, Config, Deployment, Grant};
 use crate::text::{markdown_to_adf, markdown_to_wiki, rich_text_to_string};
+use crate::tool_error::{ToolError, ToolErrorKind, explain};
 use crate::{input, jql};
 
 pub use issues_more::{MAX_BATCH, NewIssue, Page};
@@ -56,59 +57,6 @@ const ISSUE_FIELDS: [&str; 13] = [
 ];
 /// How many of the newest comments `get_issue` shows.
 const COMMENTS_SHOWN: usize = 10;
-
-/// A failure a tool reports to the assistant as `isError: true`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ToolError {
-    /// What went wrong and what to do.
-    pub message: String,
-    /// True when only a new login can fix it (`kind` is then `Reauthorize`).
-    pub reauthorize: bool,
-    /// What kind of failure it is.
-    pub kind: ToolErrorKind,
-}
-
-/// The kinds of [`ToolError`], for callers that act on them (exit codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolErrorKind {
-    /// Jira or the token endpoint could not be reached.
-    Network,
-    /// Only a new login can restore access.
-    Reauthorize,
-    /// Anything else: Jira answered with an error, bad input, configuration.
-    Other,
-}
-
-impl ToolError {
-    /// An error with `message`.
-    pub fn new(message: impl Into<String>) -> ToolError {
-        ToolError::of_kind(ToolErrorKind::Other, message)
-    }
-
-    /// An error of `kind` with `message`.
-    pub fn of_kind(kind: ToolErrorKind, message: impl Into<String>) -> ToolError {
-        ToolError {
-            message: message.into(),
-            reauthorize: kind == ToolErrorKind::Reauthorize,
-            kind,
-        }
-    }
-}
-
-impl From<gouqi_oauth::Error> for ToolError {
-    fn from(e: gouqi_oauth::Error) -> ToolError {
-        let kind = if e.is_unreachable() {
-            ToolErrorKind::Network
-        } else if e.needs_reauthorization() || matches!(e, gouqi_oauth::Error::FreshTokenRejected) {
-            // A token minted moments ago was refused: no refresh can help.
-            ToolErrorKind::Reauthorize
-        } else {
-            ToolErrorKind::Other
-        };
-        ToolError::of_kind(kind, e.to_string())
-    }
-}
 
 type ToolResult = Result<Value, ToolError>;
 
@@ -350,7 +298,7 @@ impl JiraClient {
             self.scope_message(scope).await
         } else if self.oauth.is_some() {
             // Not an expiry problem: the token was just refreshed.
-            gouqi_oauth::Error::FreshTokenRejected.to_string()
+            explain(&gouqi_oauth::Error::FreshTokenRejected)
         } else {
             return ToolError::new(
                 "Jira rejected the credentials (401): check the username and API token, or the \
@@ -888,7 +836,7 @@ impl JiraClient {
             ));
         }
         let token = cache.token().await?;
-        let sites = gouqi_oauth::discovery::accessible_resources_with(
+        let sites = gouqi_oauth::accessible_resources_with(
             &setup.api_url()?,
             &token.tokens().access_token,
             setup.http(),

@@ -4,7 +4,7 @@
 //! parentheses or quotes do not balance is refused: it could close the
 //! wrapping parenthesis itself.
 
-use crate::jira::ToolError;
+use crate::tool_error::ToolError;
 
 /// `jql` limited to `projects` (keys, already validated).
 pub fn scoped(jql: &str, projects: &[String]) -> Result<String, ToolError> {

@@ -18,3 +18,4 @@ pub mod server;
 pub mod store;
 pub mod team_admin;
 pub mod text;
+pub mod tool_error;

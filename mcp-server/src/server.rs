@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 
-use gouqi_oauth::loopback::{DEFAULT_TIMEOUT, LoopbackListener};
-use gouqi_oauth::{AuthorizationCode, Login, PendingAuthorization};
+use gouqi_oauth::{
+    AuthorizationCode, DEFAULT_LOGIN_TIMEOUT, Login, LoopbackListener, PendingAuthorization,
+};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -25,9 +26,10 @@ use crate::bounds::DEFAULT_TEXT_CHARS;
 use crate::catalog;
 use crate::config::{Config, Grant};
 use crate::http::audit::{self, Outcome};
-use crate::jira::{JiraClient, ToolError};
+use crate::jira::JiraClient;
 use crate::permissions;
 use crate::store::UserId;
+use crate::tool_error::{ToolError, explain};
 
 tokio::task_local! {
     /// The team-server user a tool call runs for (set around each call in
@@ -298,7 +300,7 @@ impl ServerState {
         }
         let flow = setup.flow()?;
         // Found now, not after the user approved in the browser.
-        gouqi_oauth::authorize::check_writable(&setup.store()).await?;
+        gouqi_oauth::check_writable(&setup.store()).await?;
         // The previous login's listener must be gone before binding the port again.
         if let Some(previous) = self.login.lock().await.take() {
             previous.stop().await;
@@ -313,14 +315,15 @@ impl ServerState {
                     format!(
                         "listening on {} for the browser's redirect (for {} minutes)",
                         flow.redirect_uri().as_str(),
-                        DEFAULT_TIMEOUT.as_secs() / 60
+                        DEFAULT_LOGIN_TIMEOUT.as_secs() / 60
                     ),
                 )
             }
             Err(e) => (
                 None,
                 format!(
-                    "{e}; after approving, call complete_oauth_flow with the URL the browser was redirected to"
+                    "{}; after approving, call complete_oauth_flow with the URL the browser was redirected to",
+                    explain(&e)
                 ),
             ),
         };
@@ -343,7 +346,7 @@ impl ServerState {
         pending: Arc<PendingAuthorization>,
     ) {
         let outcome = match listener
-            .wait_for_code(pending.state(), DEFAULT_TIMEOUT)
+            .wait_for_code(pending.state(), DEFAULT_LOGIN_TIMEOUT)
             .await
         {
             Ok(code) => self.finish(&pending, code).await.map(drop),

@@ -31,7 +31,7 @@ async fn fresh() -> Option<Arc<dyn TeamStore>> {
     Some(open(&fresh_database().await?).await)
 }
 
-jira_mcp::store_conformance_tests!(fresh().await);
+store_support::conformance::store_conformance_tests!(fresh().await);
 
 /// Two stores on one database, as two replicas have.
 async fn two_replicas() -> Option<(String, Arc<dyn TeamStore>, Arc<dyn TeamStore>)> {

@@ -16,7 +16,7 @@ async fn memory() -> Arc<dyn TeamStore> {
     Arc::new(SqliteStore::memory().await.unwrap())
 }
 
-jira_mcp::store_conformance_tests!(Some(memory().await));
+store_support::conformance::store_conformance_tests!(Some(memory().await));
 
 /// The suite again on a file, where the pool has several connections.
 mod on_a_file {
@@ -35,7 +35,7 @@ mod on_a_file {
             .unwrap()
     }
 
-    jira_mcp::store_conformance_tests!(Some(fresh().await));
+    store_support::conformance::store_conformance_tests!(Some(fresh().await));
 }
 
 /// A store on a file in a fresh temporary directory.

@@ -18,7 +18,7 @@ use crate::token::TokenSet;
 /// How long [`FileStore::lock`] waits for another holder by default. A
 /// refresh holds the lock for one token request (with its retries); a holder
 /// that keeps it longer is stopped or stuck.
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How often a waiting process retries the lock.
 const LOCK_POLL: Duration = Duration::from_millis(25);

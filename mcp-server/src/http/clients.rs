@@ -13,11 +13,12 @@ use url::Url;
 
 use crate::auth::OAuthSetup;
 use crate::config::{Config, Deployment};
-use crate::jira::{JiraClient, ToolError, ToolErrorKind};
+use crate::jira::JiraClient;
 use crate::server::UserConnections;
 use crate::store::crypto::Sealer;
 use crate::store::grant::UserGrantStore;
 use crate::store::{TeamStore, UserId, UserRecord};
+use crate::tool_error::{ToolError, ToolErrorKind};
 
 /// The live connections, by user.
 pub struct UserClients {

@@ -11,7 +11,6 @@
 //! a per-user view implementing `gouqi_oauth::TokenStore`, so that the one
 //! refresh machinery (`TokenCache`) protects every user's grant.
 
-pub mod conformance;
 pub mod crypto;
 pub mod grant;
 mod local_lock;

@@ -2,6 +2,8 @@
 //! wiremock Atlassian token endpoint, and the TokenCache scenarios.
 #![allow(dead_code)]
 
+pub mod conformance;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 

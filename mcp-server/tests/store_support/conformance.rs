@@ -1,15 +1,14 @@
-//! Test support: the behaviour every [`TeamStore`] backend must have,
-//! written once and run against each backend by the integration tests
-//! (`tests/store_sqlite.rs`, `tests/store_postgres.rs`) through
-//! [`store_conformance_tests!`](crate::store_conformance_tests).
+//! The behaviour every [`TeamStore`] backend must have, written once and run
+//! against each backend by `store_sqlite.rs` and `store_postgres.rs` through
+//! `store_conformance_tests!`.
 //!
 //! Each function takes a fresh, empty store and panics (like an `assert!`)
-//! when the store misbehaves. Nothing here runs in the server.
+//! when the store misbehaves. Test support only: not compiled into jira-mcp.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{
+use jira_mcp::store::{
     ClientAuth, ClientRecord, CodeRecord, FamilyStart, PendingRecord, RefreshUse, StoreError,
     TeamStore, TokenHash, TokenRecord, UserId, UserRecord, now,
 };
@@ -18,10 +17,9 @@ use super::{
 /// expression (it may `.await`) giving `Option<Arc<dyn TeamStore>>`, a
 /// fresh empty store, or `None` to skip (a backend that is not available
 /// outside CI).
-#[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
-        $crate::store_conformance_tests!(@each $make;
+        $crate::store_support::conformance::store_conformance_tests!(@each $make;
             describe_and_ping,
             upsert_user_is_idempotent,
             delete_user_cascades_to_that_user_only,
@@ -52,13 +50,15 @@ macro_rules! store_conformance_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() {
-                let store: Option<std::sync::Arc<dyn $crate::store::TeamStore>> = $make;
+                let store: Option<std::sync::Arc<dyn jira_mcp::store::TeamStore>> = $make;
                 let Some(store) = store else { return };
-                $crate::store::conformance::$name(store).await;
+                $crate::store_support::conformance::$name(store).await;
             }
         )*
     };
 }
+
+pub(crate) use store_conformance_tests;
 
 /// A user for the tests (`name` is the account id).
 pub async fn user(store: &Arc<dyn TeamStore>, name: &str) -> UserRecord {

@@ -1,5 +1,6 @@
-//! Getting the first tokens: the authorization-code flow with PKCE for Jira
-//! Cloud (3LO) and Jira Data Center, site discovery, and storing the result.
+//! The authorization-code flow with PKCE for Jira Cloud (3LO) and Jira Data
+//! Center (RFC 6749 §4.1, RFC 7636): the authorization URL, the code
+//! exchange, site discovery, and storing the result.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,21 +12,21 @@ use oauth2::{
 };
 use url::Url;
 
-use crate::callback::parse_pasted;
+use super::callback::parse_pasted;
+use super::loopback::LoopbackListener;
 use crate::discovery::{accessible_resources_with, cloud_api_base, select_site};
 use crate::error::{Error, Result, StoreError};
-use crate::loopback::LoopbackListener;
 use crate::network::HttpSettings;
 use crate::source::TokenSource;
 use crate::store::TokenStore;
 use crate::token::{Site, TokenSet};
 
 /// Atlassian Cloud's authorization endpoint.
-pub const CLOUD_AUTHORIZE_URL: &str = "https://auth.atlassian.com/authorize";
+const CLOUD_AUTHORIZE_URL: &str = "https://auth.atlassian.com/authorize";
 /// Atlassian Cloud's token endpoint.
-pub const CLOUD_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
+const CLOUD_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
 /// Atlassian's API gateway (also serves accessible-resources).
-pub const CLOUD_API_URL: &str = "https://api.atlassian.com";
+const CLOUD_API_URL: &str = "https://api.atlassian.com";
 /// The scopes requested on Cloud unless told otherwise.
 pub const CLOUD_DEFAULT_SCOPES: [&str; 4] = [
     "read:jira-work",

@@ -19,11 +19,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use url::{Host, Url};
 
-use crate::callback::{Callback, parse_query};
+use super::callback::{Callback, parse_query};
 use crate::error::{Error, Result};
 
 /// How long to wait for the browser by default.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Request heads larger than this are refused (hyper's smallest buffer).
 const MAX_REQUEST_HEAD: usize = 8 * 1024;

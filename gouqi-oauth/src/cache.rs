@@ -16,9 +16,9 @@ use crate::store::TokenStore;
 use crate::token::{Site, TokenSet};
 
 /// The default refresh-ahead window: a token expiring within it is renewed
-/// before it is used. It is at most 1/[`MAX_SKEW_SHARE`](crate::token::MAX_SKEW_SHARE) of a token's stated
+/// before it is used. It is at most 1/12 of a token's stated
 /// lifetime (5 minutes is 1/12 of Atlassian's hour).
-pub const DEFAULT_SKEW: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_SKEW: Duration = Duration::from_secs(300);
 
 /// An access token handed out by a [`TokenCache`]. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -98,7 +98,8 @@ impl std::fmt::Debug for TokenCache {
 }
 
 impl TokenCache {
-    /// A cache over `source`, persisting to `store`, with [`DEFAULT_SKEW`].
+    /// A cache over `source`, persisting to `store`, refreshing tokens 5 minutes
+    /// before they expire (at most 1/12 of their stated lifetime ahead).
     pub fn new(source: TokenSource, store: impl TokenStore + 'static) -> TokenCache {
         Self::with_store(source, Arc::new(store))
     }
@@ -123,7 +124,7 @@ impl TokenCache {
         self
     }
 
-    /// Sets the refresh-ahead window (capped at 1/[`MAX_SKEW_SHARE`](crate::token::MAX_SKEW_SHARE) of a
+    /// Sets the refresh-ahead window (capped at 1/12 of a
     /// token's stated lifetime; see [`TokenSet::refresh_at`]).
     pub fn skew(self, skew: Duration) -> TokenCache {
         self.edit(|inner| inner.skew = skew)
@@ -375,12 +376,9 @@ impl TokenCache {
         if *self.inner.source.grant_kind() == Grant::ClientCredentials
             && stored.refresh_token.is_some()
         {
-            return Err(Error::Config(format!(
-                "{} holds a user's login (it has a refresh token), but this client uses the \
-                 client-credentials grant of a service account. Give the service account a \
-                 token store of its own (for jira-mcp: JIRA_OAUTH_TOKEN_FILE)",
-                self.inner.store.location()
-            )));
+            return Err(Error::StoreHoldsUserLogin {
+                store: self.inner.store.location(),
+            });
         }
         Ok(())
     }
