@@ -11,12 +11,10 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::auth::{AuthStatus, OAuthSetup};
 use crate::config::{Config, Grant};
+use crate::exit::{Outcome, SHUTDOWN_GRACE, stop_signal};
 use crate::jira::JiraClient;
 use crate::server::{JiraMcp, ServerState};
 use crate::tool_error::{ToolError, ToolErrorKind, explain, explain_store};
-
-/// What a subcommand returns: an exit code, or a message for stderr.
-pub type Outcome = Result<ExitCode, String>;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: warnings, and the team
 /// server's audit lines).
@@ -44,9 +42,6 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// How long an exit waits for a token refresh in flight to be saved.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
 /// Serves MCP over stdio until the client closes it. Nothing touches the
 /// network before the reply to `initialize`: Jira is opened on first use.
 /// On exit, a token refresh in flight is let finish saving first.
@@ -72,21 +67,6 @@ pub async fn serve(config: Config) -> Outcome {
     state.settle(SHUTDOWN_GRACE).await;
     ended.map_err(|e| format!("the MCP session ended with an error: {e}"))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// SIGTERM or Ctrl-C: end the session the way a closed stdin does.
-pub(crate) async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => return,
-                _ = tokio::signal::ctrl_c() => return,
-            }
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn oauth(config: &Config) -> Result<OAuthSetup, String> {

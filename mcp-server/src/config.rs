@@ -15,7 +15,8 @@ use crate::catalog;
 mod team;
 
 pub use team::{
-    ALLOW_ANY, ATLASSIAN_CALLBACK_PATH, DEFAULT_RATE_LIMIT, DEFAULT_USER_CACHE_SIZE, TeamSettings,
+    ALLOW_ANY, ATLASSIAN_CALLBACK_PATH, AbuseLimits, ConnectionLimits, DEFAULT_RATE_LIMIT,
+    DEFAULT_USER_CACHE_SIZE, TeamSettings,
 };
 
 /// The default OAuth redirect URI (register the same one in the app).

@@ -21,20 +21,18 @@ mod issues_more;
 mod people_fields;
 
 use crate::auth::{AuthStatus, OAuthSetup};
-use crate::authz::{SCOPE_WRITE, tokens::Caller};
 use crate::bounds::DEFAULT_TEXT_CHARS;
 use crate::catalog;
 use crate::config::{Config, Grant};
-use crate::http::audit::{self, Outcome};
 use crate::jira::JiraClient;
 use crate::permissions;
-use crate::store::UserId;
+use crate::session::{self, FinishedCall, Outcome, TeamSession, TeamSessions};
 use crate::tool_error::{ToolError, explain};
 
 tokio::task_local! {
-    /// The team-server user a tool call runs for (set around each call in
-    /// team mode, so the tool functions stay the same as over stdio).
-    static CALLER: Caller;
+    /// The team-server caller's session a tool call runs in (set around each
+    /// call in team mode, so the tool functions stay the same as over stdio).
+    static SESSION: Arc<dyn TeamSession>;
 }
 
 /// The tools that sign in through MCP tools; the team server has users sign
@@ -45,26 +43,12 @@ const LOGIN_TOOLS: [&str; 3] = [
     "refresh_oauth_token",
 ];
 
-/// Where the team server's users' Jira connections come from: one per user,
-/// kept while in use, each with its own refreshing token cache.
-#[async_trait::async_trait]
-pub trait UserConnections: Send + Sync {
-    /// The Jira connection of `user`.
-    async fn client(&self, user: &UserId) -> Result<Arc<JiraClient>, ToolError>;
-    /// Waits (up to `limit`) for the token refreshes in flight to be saved.
-    async fn settle(&self, limit: std::time::Duration);
-    /// The Atlassian account of `user`, when known without a request.
-    fn account(&self, _user: &UserId) -> Option<String> {
-        None
-    }
-}
-
 /// Shared state: the configuration, the Jira connection (opened on first
 /// use, never before `initialize`), and a login in progress.
 pub struct ServerState {
     config: Config,
-    /// Team mode: each caller's own connection; `client` is then unused.
-    team: Option<Arc<dyn UserConnections>>,
+    /// Team mode: each caller's own session; `client` is then unused.
+    team: Option<Arc<dyn TeamSessions>>,
     client: Mutex<Option<Arc<JiraClient>>>,
     login: Mutex<Option<PendingLogin>>,
     /// `JIRA_MCP_PERMISSION_AWARE`: the write tools the current login lacks
@@ -104,8 +88,8 @@ impl ServerState {
 
     /// State for the team server: every tool call acts with its caller's
     /// connection from `connections`.
-    pub fn team(config: Config, connections: Arc<dyn UserConnections>) -> Arc<ServerState> {
-        Self::build(config, Some(connections))
+    pub fn team(config: Config, sessions: Arc<dyn TeamSessions>) -> Arc<ServerState> {
+        Self::build(config, Some(sessions))
     }
 
     /// The configuration this state serves.
@@ -113,7 +97,7 @@ impl ServerState {
         &self.config
     }
 
-    fn build(config: Config, team: Option<Arc<dyn UserConnections>>) -> Arc<ServerState> {
+    fn build(config: Config, team: Option<Arc<dyn TeamSessions>>) -> Arc<ServerState> {
         Arc::new(ServerState {
             config,
             team,
@@ -125,11 +109,11 @@ impl ServerState {
     }
 
     async fn jira(&self) -> Result<Arc<JiraClient>, ToolError> {
-        if let Some(team) = &self.team {
-            let user = CALLER.try_with(|c| c.user.clone()).map_err(|_| {
+        if self.team.is_some() {
+            let session = SESSION.try_with(Arc::clone).map_err(|_| {
                 ToolError::new("this call carries no signed-in user: authorize the MCP client")
             })?;
-            return team.client(&user).await;
+            return session.jira().await;
         }
         let mut client = self.client.lock().await;
         if let Some(open) = client.as_ref() {
@@ -246,11 +230,9 @@ impl ServerState {
     /// same shape as stdio's (one output schema), with `mode: team`.
     async fn caller_status(&self) -> Value {
         let mut status = AuthStatus::team(&self.config);
-        match CALLER.try_with(Caller::clone) {
-            Ok(caller) => {
-                status.user_id = Some(caller.user.0.clone());
-                status.client_id = Some(caller.client_id.clone());
-                status.scopes = caller.scopes.to_vec();
+        match SESSION.try_with(Arc::clone) {
+            Ok(session) => {
+                session.describe(&mut status);
                 match self.jira().await {
                     Ok(jira) => match jira.get_current_user().await {
                         Ok(me) => {
@@ -273,8 +255,10 @@ impl ServerState {
         serde_json::to_value(status).unwrap_or(Value::Null)
     }
 
-    /// Why the team server refuses `tool` for `caller`, if it does.
-    fn team_refusal(&self, tool: &str, caller: &Caller) -> Option<String> {
+    /// Why the team server refuses `tool` in `session`, if it does: the
+    /// login tools (its users sign in through their MCP client), then the
+    /// session's own gate (scopes).
+    fn team_refusal(&self, tool: &str, session: &dyn TeamSession) -> Option<String> {
         if LOGIN_TOOLS.contains(&tool) {
             return Some(format!(
                 "`{tool}` is not available on the team server: you sign in to Jira through your \
@@ -282,13 +266,7 @@ impl ServerState {
                  connector to sign in again)"
             ));
         }
-        let writes = catalog::find(tool).is_some_and(|t| t.writes);
-        (writes && !caller.has(SCOPE_WRITE)).then(|| {
-            format!(
-                "`{tool}` changes Jira, and this client was authorized without the `{SCOPE_WRITE}` \
-                 scope: authorize it again with `{SCOPE_WRITE}`"
-            )
-        })
+        session.refusal(tool)
     }
 
     async fn init_flow(self: &Arc<Self>) -> Result<Value, ToolError> {
@@ -1085,15 +1063,15 @@ impl ServerHandler for JiraMcp {
             .protocol_version()
             .is_some_and(|version| version >= rmcp::model::ProtocolVersion::V_2026_07_28);
         let mut tools = self.tool_router.list_all();
-        let caller = caller_of(&context);
+        let session = self.state.session_of(&context);
         tools.retain(|tool| {
-            let refused = caller
+            let refused = session
                 .as_ref()
-                .is_some_and(|c| self.state.team_refusal(&tool.name, c).is_some());
+                .is_some_and(|s| self.state.team_refusal(&tool.name, s.as_ref()).is_some());
             !self.state.is_hidden(&tool.name) && !refused
         });
         // On the team server the list depends on the caller's scopes.
-        let scope = match caller {
+        let scope = match session {
             Some(_) => rmcp::model::CacheScope::Private,
             None => rmcp::model::CacheScope::Public,
         };
@@ -1126,33 +1104,26 @@ impl ServerHandler for JiraMcp {
         request: rmcp::model::CallToolRequestParams,
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, McpError> {
-        let Some(caller) = caller_of(&context) else {
+        let Some(session) = self.state.session_of(&context) else {
             return self.dispatch(request, context).await.0;
         };
         let started = std::time::Instant::now();
         let tool = request.name.to_string();
-        let issue_key = audit::issue_key(request.arguments.as_ref());
-        let (response, outcome) = match self.state.team_refusal(&tool, &caller) {
+        let issue_key = session::issue_key(request.arguments.as_ref());
+        let (response, outcome) = match self.state.team_refusal(&tool, session.as_ref()) {
             Some(refusal) => (refused(refusal), Outcome::Refused),
             None => {
-                CALLER
-                    .scope(caller.clone(), self.dispatch(request, context))
+                SESSION
+                    .scope(session.clone(), self.dispatch(request, context))
                     .await
             }
         };
-        let account = self
-            .state
-            .team
-            .as_ref()
-            .and_then(|t| t.account(&caller.user));
-        audit::record(
-            &caller,
-            account.as_deref(),
-            &tool,
-            issue_key.as_deref(),
+        session.finished(&FinishedCall {
+            tool: &tool,
+            issue_key: issue_key.as_deref(),
             outcome,
-            started.elapsed(),
-        );
+            took: started.elapsed(),
+        });
         response
     }
 }
@@ -1237,12 +1208,14 @@ pub fn conforming(
     }
 }
 
-/// The team-server caller the HTTP layer attached to this request, if any
-/// (never over stdio).
-fn caller_of(context: &rmcp::service::RequestContext<rmcp::RoleServer>) -> Option<Caller> {
-    context
-        .extensions
-        .get::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<Caller>())
-        .cloned()
+/// The session of the team-server caller the HTTP layer authenticated for
+/// this request, if any (never over stdio).
+impl ServerState {
+    fn session_of(
+        &self,
+        context: &rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Option<Arc<dyn TeamSession>> {
+        let parts = context.extensions.get::<axum::http::request::Parts>()?;
+        self.team.as_ref()?.session(parts)
+    }
 }

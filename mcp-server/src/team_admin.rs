@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use gouqi_oauth::secrecy::ExposeSecret;
 
 use crate::authz;
-use crate::cli::Outcome;
 use crate::config::Config;
+use crate::exit::Outcome;
 use crate::store::{self, TeamStore, UserRecord};
 
 /// `jira-mcp team users`: every user who signed in, one per line.

@@ -14,42 +14,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
 
+use crate::config::AbuseLimits;
 use crate::http::rate::RateLimiter;
-
-/// The default `JIRA_MCP_AUTHZ_RATE_LIMIT`: requests per minute per address.
-pub const DEFAULT_PER_MINUTE: u32 = 60;
-/// The default `JIRA_MCP_REGISTER_RATE_LIMIT`: registrations per hour per
-/// address.
-pub const DEFAULT_REGISTRATIONS_PER_HOUR: u32 = 20;
-/// The default `JIRA_MCP_UNUSED_CLIENT_TTL_SECS` (a day).
-pub const DEFAULT_UNUSED_CLIENT_TTL: Duration = Duration::from_secs(86_400);
-
-/// The settings of the abuse limits.
-#[derive(Clone, Debug)]
-pub struct AbuseLimits {
-    /// `JIRA_MCP_AUTHZ_RATE_LIMIT`: requests per minute per address to
-    /// `/authorize`, the consent form, the Atlassian callback, `/token` and
-    /// `/revoke` (together).
-    pub per_minute: u32,
-    /// `JIRA_MCP_REGISTER_RATE_LIMIT`: registrations per hour per address.
-    pub registrations_per_hour: u32,
-    /// `JIRA_MCP_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpNet>,
-    /// `JIRA_MCP_UNUSED_CLIENT_TTL_SECS`: a registered client that has not
-    /// redeemed a code after this long is deleted.
-    pub unused_client_ttl: Duration,
-}
-
-impl Default for AbuseLimits {
-    fn default() -> AbuseLimits {
-        AbuseLimits {
-            per_minute: DEFAULT_PER_MINUTE,
-            registrations_per_hour: DEFAULT_REGISTRATIONS_PER_HOUR,
-            trusted_proxies: Vec::new(),
-            unused_client_ttl: DEFAULT_UNUSED_CLIENT_TTL,
-        }
-    }
-}
 
 /// One limit, as a route layer's state.
 pub(crate) struct AddressLimit {

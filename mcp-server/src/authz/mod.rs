@@ -18,11 +18,9 @@ use axum::routing::{get, post};
 use url::Url;
 
 use crate::auth::OAuthSetup;
-use crate::config::Config;
+use crate::config::{AbuseLimits, Config};
 use crate::store::crypto::Sealer;
 use crate::store::{StoreResult, TeamStore, UserId};
-
-pub use limits::AbuseLimits;
 
 pub mod callback;
 pub mod client_auth;

@@ -4,6 +4,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::SCOPE_WRITE;
+use crate::catalog;
 use crate::store::{StoreError, TeamStore, TokenHash, UserId, now};
 
 /// A new random secret (256 bits, base64url): a token, a code, a `state`.
@@ -29,6 +31,19 @@ impl Caller {
     /// True when the token carries `scope`.
     pub fn has(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// Why this caller's token may not call `tool`, if it may not: a tool
+    /// that changes Jira needs [`SCOPE_WRITE`]. The one answer for
+    /// `tools/list`, `tools/call` and the HTTP guard.
+    pub fn refusal(&self, tool: &str) -> Option<String> {
+        let writes = catalog::find(tool).is_some_and(|t| t.writes);
+        (writes && !self.has(SCOPE_WRITE)).then(|| {
+            format!(
+                "`{tool}` changes Jira, and this client was authorized without the \
+                 `{SCOPE_WRITE}` scope: authorize it again with `{SCOPE_WRITE}`"
+            )
+        })
     }
 }
 

@@ -12,12 +12,18 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gouqi_oauth::secrecy::{ExposeSecret, SecretString};
+use ipnet::IpNet;
 use url::Url;
 
 use super::{Auth, ConfigError, Controls, Grant, Settings, error};
-use crate::authz::AbuseLimits;
-use crate::authz::limits;
-use crate::http::connections::ConnectionLimits;
+
+/// The default `JIRA_MCP_AUTHZ_RATE_LIMIT`: requests per minute per address.
+pub const DEFAULT_PER_MINUTE: u32 = 60;
+/// The default `JIRA_MCP_REGISTER_RATE_LIMIT`: registrations per hour per
+/// address.
+pub const DEFAULT_REGISTRATIONS_PER_HOUR: u32 = 20;
+/// The default `JIRA_MCP_UNUSED_CLIENT_TTL_SECS` (a day).
+pub const DEFAULT_UNUSED_CLIENT_TTL: Duration = Duration::from_secs(86_400);
 
 /// The default `JIRA_MCP_RATE_LIMIT`: calls per minute per MCP client.
 pub const DEFAULT_RATE_LIMIT: u32 = 120;
@@ -367,25 +373,25 @@ fn abuse_limits(s: &Settings) -> Result<AbuseLimits, ConfigError> {
         per_minute: count(
             s,
             "JIRA_MCP_AUTHZ_RATE_LIMIT",
-            u64::from(limits::DEFAULT_PER_MINUTE),
+            u64::from(DEFAULT_PER_MINUTE),
         )? as u32,
         registrations_per_hour: count(
             s,
             "JIRA_MCP_REGISTER_RATE_LIMIT",
-            u64::from(limits::DEFAULT_REGISTRATIONS_PER_HOUR),
+            u64::from(DEFAULT_REGISTRATIONS_PER_HOUR),
         )? as u32,
         trusted_proxies: trusted_proxies(s)?,
         unused_client_ttl: seconds(
             s,
             "JIRA_MCP_UNUSED_CLIENT_TTL_SECS",
-            limits::DEFAULT_UNUSED_CLIENT_TTL.as_secs(),
+            DEFAULT_UNUSED_CLIENT_TTL.as_secs(),
         )?,
     })
 }
 
 /// `JIRA_MCP_TRUSTED_PROXIES`: addresses (`10.0.0.5`) or ranges
 /// (`10.0.0.0/8`) of the reverse proxies in front of the server.
-fn trusted_proxies(s: &Settings) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+fn trusted_proxies(s: &Settings) -> Result<Vec<IpNet>, ConfigError> {
     let Some((entries, source)) = s.list("JIRA_MCP_TRUSTED_PROXIES") else {
         return Ok(Vec::new());
     };
@@ -393,7 +399,7 @@ fn trusted_proxies(s: &Settings) -> Result<Vec<ipnet::IpNet>, ConfigError> {
         .iter()
         .map(|entry| {
             entry
-                .parse::<ipnet::IpNet>()
+                .parse::<IpNet>()
                 .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                 .map_err(|_| {
                     error(
@@ -595,4 +601,43 @@ fn with_password(url: &str, password: &str, source: &super::Source) -> Result<St
         .set_password(Some(password))
         .map_err(|()| fail("cannot hold a password (no host)"))?;
     Ok(parsed.into())
+}
+
+/// The settings of the abuse limits.
+#[derive(Clone, Debug)]
+pub struct AbuseLimits {
+    /// `JIRA_MCP_AUTHZ_RATE_LIMIT`: requests per minute per address to
+    /// `/authorize`, the consent form, the Atlassian callback, `/token` and
+    /// `/revoke` (together).
+    pub per_minute: u32,
+    /// `JIRA_MCP_REGISTER_RATE_LIMIT`: registrations per hour per address.
+    pub registrations_per_hour: u32,
+    /// `JIRA_MCP_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `JIRA_MCP_UNUSED_CLIENT_TTL_SECS`: a registered client that has not
+    /// redeemed a code after this long is deleted.
+    pub unused_client_ttl: Duration,
+}
+
+impl Default for AbuseLimits {
+    fn default() -> AbuseLimits {
+        AbuseLimits {
+            per_minute: DEFAULT_PER_MINUTE,
+            registrations_per_hour: DEFAULT_REGISTRATIONS_PER_HOUR,
+            trusted_proxies: Vec::new(),
+            unused_client_ttl: DEFAULT_UNUSED_CLIENT_TTL,
+        }
+    }
+}
+
+/// The limits on each connection and on how many are open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// How long a client has to send a request's headers, counted from the
+    /// end of the previous response on a keep-alive connection.
+    pub header_timeout: Duration,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
+    /// How many connections may be open at once.
+    pub max_connections: usize,
 }

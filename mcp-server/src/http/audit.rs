@@ -6,41 +6,12 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value};
-
 use crate::authz::tokens::Caller;
 use crate::catalog;
+use crate::session::Outcome;
 
 /// The `tracing` target of audit lines.
 pub const TARGET: &str = "jira_mcp::audit";
-
-/// How a tool call ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The tool answered.
-    Ok,
-    /// The tool (or Jira) answered with an error.
-    Error,
-    /// The server refused the call (scope, controls, login tool).
-    Refused,
-}
-
-impl Outcome {
-    /// `ok`, `error` or `refused`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Error => "error",
-            Outcome::Refused => "refused",
-        }
-    }
-}
-
-/// The issue key in a call's arguments, when there is a well-formed one.
-pub fn issue_key(arguments: Option<&Map<String, Value>>) -> Option<String> {
-    let key = arguments?.get("issue_key")?.as_str()?;
-    crate::input::issue_key(key).ok().map(str::to_string)
-}
 
 /// Writes the audit line of one tool call.
 pub fn record(

@@ -14,7 +14,6 @@ use url::Url;
 use crate::auth::OAuthSetup;
 use crate::config::{Config, Deployment};
 use crate::jira::JiraClient;
-use crate::server::UserConnections;
 use crate::store::crypto::Sealer;
 use crate::store::grant::UserGrantStore;
 use crate::store::{TeamStore, UserId, UserRecord};
@@ -117,9 +116,10 @@ impl UserClients {
     }
 }
 
-#[async_trait::async_trait]
-impl UserConnections for UserClients {
-    async fn client(&self, user: &UserId) -> Result<Arc<JiraClient>, ToolError> {
+impl UserClients {
+    /// The Jira connection of `user`: the live one, or a new one kept for
+    /// their next calls.
+    pub async fn client(&self, user: &UserId) -> Result<Arc<JiraClient>, ToolError> {
         if let Some(live) = self.lock().get(user) {
             return Ok(live.client.clone());
         }
@@ -135,11 +135,8 @@ impl UserConnections for UserClients {
         Ok(client)
     }
 
-    fn account(&self, user: &UserId) -> Option<String> {
-        UserClients::account(self, user)
-    }
-
-    async fn settle(&self, limit: Duration) {
+    /// Waits (up to `limit`) for the token refreshes in flight to be saved.
+    pub async fn settle(&self, limit: Duration) {
         let live: Vec<Arc<JiraClient>> =
             self.lock().iter().map(|(_, l)| l.client.clone()).collect();
         let all = async {

@@ -30,17 +30,7 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
-/// The limits on each connection and on how many are open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConnectionLimits {
-    /// How long a client has to send a request's headers, counted from the
-    /// end of the previous response on a keep-alive connection.
-    pub header_timeout: Duration,
-    /// How long a request body may take to arrive.
-    pub body_timeout: Duration,
-    /// How many connections may be open at once.
-    pub max_connections: usize,
-}
+use crate::config::ConnectionLimits;
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets the
 /// requests in flight finish for up to `grace`.

@@ -17,11 +17,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::TeamState;
-use super::audit::{self, Outcome};
+use super::audit;
 use super::connections::refuse;
 use crate::authz::tokens::{Caller, Rejection, authenticate};
 use crate::authz::{SCOPE_READ, SCOPE_WRITE, SCOPES};
 use crate::catalog;
+use crate::session::{self, Outcome};
 
 /// The largest `/mcp` request body, here and in rmcp (and nginx's
 /// `client_max_body_size 14m` in deploy/nginx.conf): room for
@@ -87,7 +88,9 @@ async fn check_write_scope(
         )
             .into_response()
     })?;
-    if let Some((tool, issue_key)) = write_tool_called(&bytes) {
+    if let Some((tool, issue_key)) = write_tool_called(&bytes)
+        && let Some(refusal) = caller.refusal(tool)
+    {
         let key = issue_key.as_deref();
         let account = team.clients.account(&caller.user);
         audit::record(
@@ -98,10 +101,7 @@ async fn check_write_scope(
             Outcome::Refused,
             Duration::ZERO,
         );
-        return Err(insufficient_scope(
-            team,
-            &format!("`{tool}` changes Jira and needs the jira:write scope"),
-        ));
+        return Err(insufficient_scope(team, &refusal));
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
@@ -119,7 +119,7 @@ fn write_tool_called(body: &Bytes) -> Option<(&'static str, Option<String>)> {
             return None;
         }
         let tool = catalog::find(m["params"]["name"].as_str()?)?;
-        let issue_key = audit::issue_key(m["params"]["arguments"].as_object());
+        let issue_key = session::issue_key(m["params"]["arguments"].as_object());
         tool.writes.then_some((tool.name, issue_key))
     })
 }

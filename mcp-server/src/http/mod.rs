@@ -22,6 +22,7 @@ pub mod hosts;
 pub mod mcp;
 pub mod metadata;
 pub mod rate;
+pub mod session;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -78,7 +79,10 @@ impl TeamState {
             sealer.clone(),
             settings.user_cache_size,
         )?);
-        let server = ServerState::team(config, clients.clone());
+        let server = ServerState::team(
+            config,
+            Arc::new(session::CallerSessions::new(clients.clone())),
+        );
         Ok(Arc::new(TeamState {
             resource: settings.resource(),
             limiter: rate::RateLimiter::new(settings.rate_limit),
@@ -102,7 +106,7 @@ impl TeamState {
 
 /// `jira-mcp serve --http ADDR`: opens the store, binds, serves until
 /// SIGTERM or Ctrl-C, then lets token refreshes in flight be saved.
-pub async fn serve(config: Config) -> crate::cli::Outcome {
+pub async fn serve(config: Config) -> crate::exit::Outcome {
     let settings = config.team.clone().ok_or("no HTTP address is configured")?;
     let previous: Vec<String> = settings
         .previous_keys
@@ -134,7 +138,7 @@ pub async fn serve(config: Config) -> crate::cli::Outcome {
     ));
     let stopping = team.shutdown.clone();
     let stop = async move {
-        crate::cli::stop_signal().await;
+        crate::exit::stop_signal().await;
         // Ends rmcp's streams, so that open connections can close.
         stopping.cancel();
     };
@@ -145,12 +149,12 @@ pub async fn serve(config: Config) -> crate::cli::Outcome {
         router,
         settings.connections,
         stop,
-        crate::cli::SHUTDOWN_GRACE,
+        crate::exit::SHUTDOWN_GRACE,
     )
     .await;
     team.shutdown.cancel();
     purge.abort();
-    team.server.settle(crate::cli::SHUTDOWN_GRACE).await;
+    team.server.settle(crate::exit::SHUTDOWN_GRACE).await;
     Ok(ExitCode::SUCCESS)
 }
 
