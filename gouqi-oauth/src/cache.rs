@@ -210,7 +210,7 @@ impl TokenCache {
             // Still valid, if perhaps inside the skew window: the typed
             // accessors can use it while a refresh runs in the background.
             if !stored.expires_within(Duration::ZERO, SystemTime::now()) {
-                self.install(&mut state, stored, false);
+                Self::install(&mut state, stored, false);
             }
         }
         Ok(())
@@ -278,7 +278,7 @@ impl TokenCache {
             let rejected =
                 why == Renewal::Rejected && held.is_some_and(|t| t.set.same_access_token(stored));
             if why != Renewal::Forced && !rejected && !self.expiring(stored) {
-                return Ok(self.adopt(&mut state, stored));
+                return Ok(Self::adopt(&mut state, stored));
             }
             // Refreshing again would only burn a rotation: Jira rejected a
             // token minted moments ago because of an earlier 401, and not
@@ -299,7 +299,7 @@ impl TokenCache {
         // Persist before anything uses the new access token: with rotating
         // refresh tokens the old one is dead from now on.
         let saved = self.save(&renewed).await;
-        let token = self.install(&mut state, renewed, why == Renewal::Rejected);
+        let token = Self::install(&mut state, renewed, why == Renewal::Rejected);
         if saved.is_err() {
             state.unsaved = Some(Unsaved {
                 replaces: stored.map(|s| s.access_token.secret().clone()),
@@ -336,17 +336,17 @@ impl TokenCache {
     }
 
     /// Takes the stored set unless it is the one already held.
-    fn adopt(&self, state: &mut State, stored: &TokenSet) -> Token {
+    fn adopt(state: &mut State, stored: &TokenSet) -> Token {
         match &state.token {
             Some(held) if held.set.same_access_token(stored) => held.clone(),
             _ => {
                 tracing::debug!("adopting the token set found in the store");
-                self.install(state, stored.clone(), false)
+                Self::install(state, stored.clone(), false)
             }
         }
     }
 
-    fn install(&self, state: &mut State, tokens: TokenSet, after_401: bool) -> Token {
+    fn install(state: &mut State, tokens: TokenSet, after_401: bool) -> Token {
         state.generation += 1;
         let token = Token {
             set: Arc::new(tokens),

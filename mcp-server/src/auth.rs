@@ -212,6 +212,16 @@ pub struct AuthStatus {
     pub message: String,
 }
 
+/// Whole seconds from `from` to `to` (each read in whole Unix seconds):
+/// negative when `to` is earlier.
+fn signed_seconds(from: SystemTime, to: SystemTime) -> i64 {
+    let unix = |t: SystemTime| {
+        t.duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    };
+    unix(to).saturating_sub(unix(from))
+}
+
 impl AuthStatus {
     /// The status as far as configuration and the token store tell, without
     /// touching the network.
@@ -302,7 +312,7 @@ impl AuthStatus {
         }
         self.scopes = tokens.scopes.clone();
         self.access_token_expires_at = tokens.expires_at.map(unix);
-        self.access_token_expires_in = tokens.expires_at.map(|t| unix(t) as i64 - unix(now) as i64);
+        self.access_token_expires_in = tokens.expires_at.map(|t| signed_seconds(now, t));
         let has_refresh = tokens.refresh_token.is_some();
         self.refresh_token_present = Some(has_refresh);
         self.refresh_token_age = has_refresh.then(|| {

@@ -257,9 +257,8 @@ pub async fn status(config: &Config, json: bool) -> Outcome {
     }
     Ok(match failure {
         Some(ToolErrorKind::Network) => ExitCode::from(EXIT_UNREACHABLE),
-        Some(_) => ExitCode::FAILURE,
         None if status.logged_in && !status.needs_reauthorization => ExitCode::SUCCESS,
-        None => ExitCode::FAILURE,
+        Some(_) | None => ExitCode::FAILURE,
     })
 }
 

@@ -139,7 +139,7 @@ impl JiraClient {
             return Ok(key);
         };
         match key.rsplit_once('-') {
-            Some((project, _)) => self.allowed(project, allowed).map(|_| key),
+            Some((project, _)) => Self::allowed(project, allowed).map(|_| key),
             None => Err(ToolError::new(format!(
                 "`{key}` is an issue id; this server is limited to projects {} \
                  (JIRA_MCP_PROJECTS), so give the issue key (like `{}-12`) instead",
@@ -153,12 +153,12 @@ impl JiraClient {
     fn project<'k>(&self, key: &'k str) -> Result<&'k str, ToolError> {
         let key = input::project_key(key)?;
         match &self.projects {
-            Some(allowed) => self.allowed(key, allowed).map(|_| key),
+            Some(allowed) => Self::allowed(key, allowed).map(|_| key),
             None => Ok(key),
         }
     }
 
-    fn allowed(&self, project: &str, allowed: &[String]) -> Result<(), ToolError> {
+    fn allowed(project: &str, allowed: &[String]) -> Result<(), ToolError> {
         if allowed.iter().any(|a| a.eq_ignore_ascii_case(project)) {
             return Ok(());
         }

@@ -31,7 +31,6 @@ fn split_order_by(jql: &str) -> Result<(&str, Option<&str>), ToolError> {
             (Some(_), _) if escaped => escaped = false,
             (Some(_), '\\') => escaped = true,
             (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
             (None, '"' | '\'') => quote = Some(c),
             (None, '(') => depth += 1,
             (None, ')') => {
@@ -40,7 +39,7 @@ fn split_order_by(jql: &str) -> Result<(&str, Option<&str>), ToolError> {
             (None, _) if depth == 0 && order_at.is_none() && starts_order_by(jql, i) => {
                 order_at = Some(i);
             }
-            (None, _) => {}
+            _ => {}
         }
     }
     if depth != 0 || quote.is_some() {

@@ -258,7 +258,7 @@ impl ServerState {
     /// Why the team server refuses `tool` in `session`, if it does: the
     /// login tools (its users sign in through their MCP client), then the
     /// session's own gate (scopes).
-    fn team_refusal(&self, tool: &str, session: &dyn TeamSession) -> Option<String> {
+    fn team_refusal(tool: &str, session: &dyn TeamSession) -> Option<String> {
         if LOGIN_TOOLS.contains(&tool) {
             return Some(format!(
                 "`{tool}` is not available on the team server: you sign in to Jira through your \
@@ -638,14 +638,14 @@ pub struct JiraMcp {
 /// fits the tool's `outputSchema`, `schemas/output/<tool>.json`) and as
 /// compact JSON text for clients that ignore structured content; on failure
 /// `isError` with the message as text.
-fn result(outcome: Result<Value, ToolError>) -> Result<CallToolResult, McpError> {
-    Ok(match outcome {
+fn result(outcome: Result<Value, ToolError>) -> CallToolResult {
+    match outcome {
         Ok(value @ Value::Object(_)) => CallToolResult::structured(value),
         // Every tool answers with an object; anything else would not be
         // valid structured content, so it is wrapped (and the schema tests fail).
         Ok(other) => CallToolResult::structured(json!({ "value": other })),
         Err(e) => CallToolResult::error(vec![ContentBlock::text(e.message)]),
-    })
+    }
 }
 
 impl JiraMcp {
@@ -674,10 +674,10 @@ impl JiraMcp {
         F: FnOnce(Arc<JiraClient>) -> Fut,
         Fut: Future<Output = Result<Value, ToolError>>,
     {
-        result(match self.state.jira().await {
+        Ok(result(match self.state.jira().await {
             Ok(jira) => f(jira).await,
             Err(e) => Err(e),
-        })
+        }))
     }
 }
 
@@ -689,7 +689,7 @@ impl JiraMcp {
         &self,
         Parameters(_): Parameters<NoArgs>,
     ) -> Result<CallToolResult, McpError> {
-        result(Ok(self.state.status().await))
+        Ok(result(Ok(self.state.status().await)))
     }
 
     /// Starts an OAuth 2.0 login: returns the authorization URL for the user to open, and captures the redirect in the background so that approving in the browser completes the login. Replaces a pending login; never switches a working login to another account or site (use `jira-mcp auth login` for that).
@@ -704,7 +704,7 @@ impl JiraMcp {
         &self,
         Parameters(_): Parameters<NoArgs>,
     ) -> Result<CallToolResult, McpError> {
-        result(self.state.init_flow().await)
+        Ok(result(self.state.init_flow().await))
     }
 
     /// Completes the OAuth login with the URL the browser was redirected to (or its code and state), for when the redirect could not reach this server. Replaces the stored tokens of the same account.
@@ -719,7 +719,7 @@ impl JiraMcp {
         &self,
         Parameters(args): Parameters<CompleteOAuthFlow>,
     ) -> Result<CallToolResult, McpError> {
-        result(self.state.complete_flow(args).await)
+        Ok(result(self.state.complete_flow(args).await))
     }
 
     /// Refreshes the OAuth access token now (tokens are otherwise refreshed automatically).
@@ -734,7 +734,7 @@ impl JiraMcp {
         &self,
         Parameters(_): Parameters<NoArgs>,
     ) -> Result<CallToolResult, McpError> {
-        result(self.state.refresh().await)
+        Ok(result(self.state.refresh().await))
     }
 
     /// Gets one Jira issue: summary, status, type, priority, people, dates, description as text and the newest comments.
@@ -1067,7 +1067,7 @@ impl ServerHandler for JiraMcp {
         tools.retain(|tool| {
             let refused = session
                 .as_ref()
-                .is_some_and(|s| self.state.team_refusal(&tool.name, s.as_ref()).is_some());
+                .is_some_and(|s| ServerState::team_refusal(&tool.name, s.as_ref()).is_some());
             !self.state.is_hidden(&tool.name) && !refused
         });
         // On the team server the list depends on the caller's scopes.
@@ -1110,8 +1110,8 @@ impl ServerHandler for JiraMcp {
         let started = std::time::Instant::now();
         let tool = request.name.to_string();
         let issue_key = session::issue_key(request.arguments.as_ref());
-        let (response, outcome) = match self.state.team_refusal(&tool, session.as_ref()) {
-            Some(refusal) => (refused(refusal), Outcome::Refused),
+        let (response, outcome) = match ServerState::team_refusal(&tool, session.as_ref()) {
+            Some(refusal) => (Ok(refusal_response(refusal)), Outcome::Refused),
             None => {
                 SESSION
                     .scope(session.clone(), self.dispatch(request, context))
@@ -1130,8 +1130,8 @@ impl ServerHandler for JiraMcp {
 
 type ToolResponse = Result<rmcp::model::CallToolResponse, McpError>;
 
-fn refused(message: String) -> ToolResponse {
-    Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into())
+fn refusal_response(message: String) -> rmcp::model::CallToolResponse {
+    CallToolResult::error(vec![ContentBlock::text(message)]).into()
 }
 
 impl JiraMcp {
@@ -1143,12 +1143,12 @@ impl JiraMcp {
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> (ToolResponse, Outcome) {
         if let Some(refusal) = self.state.config.controls.refusal(&request.name) {
-            return (refused(refusal), Outcome::Refused);
+            return (Ok(refusal_response(refusal)), Outcome::Refused);
         }
         self.state.check_permissions(&context.peer).await;
         if self.state.is_hidden(&request.name) {
             let refusal = permissions::refusal(&request.name);
-            return (refused(refusal), Outcome::Refused);
+            return (Ok(refusal_response(refusal)), Outcome::Refused);
         }
         let tool = request.name.to_string();
         let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);

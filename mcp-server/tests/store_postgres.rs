@@ -180,7 +180,11 @@ async fn replicas_starting_at_once_on_an_empty_database_all_come_up() {
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "sql"))
         .count();
-    assert_eq!(applied, migrations as i64, "each migration is applied once");
+    assert_eq!(
+        applied,
+        i64::try_from(migrations).unwrap(),
+        "each migration is applied once"
+    );
     let users: i64 = sqlx::query("SELECT count(*) AS n FROM users")
         .fetch_one(&mut conn)
         .await

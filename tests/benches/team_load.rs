@@ -191,6 +191,11 @@ impl Measured {
         self.calls as f64 / self.elapsed.as_secs_f64()
     }
 
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a rank between 1 and the sample count, rounded up"
+    )]
     fn percentile(&self, p: f64) -> f64 {
         if self.latencies.is_empty() {
             return f64::NAN;

@@ -570,7 +570,7 @@ impl State {
             revoked: false,
         });
         self.counters.logins += 1;
-        self.issue(self.grants.len() - 1, refresh)
+        self.issue(self.grants.len() - 1, &refresh)
     }
 
     /// A service account's token: the client id and secret (checked by the
@@ -616,7 +616,7 @@ impl State {
         grant.used.insert(old, Instant::now());
         self.counters.refreshes += 1;
         self.count(&user, |c| c.refreshes += 1);
-        self.issue(index, next)
+        self.issue(index, &next)
     }
 
     /// The grant whose current or used refresh token is `presented`.
@@ -658,7 +658,7 @@ impl State {
         oauth_error(403, "invalid_grant", "Unknown or invalid refresh token.")
     }
 
-    fn issue(&mut self, grant: usize, refresh: String) -> ResponseTemplate {
+    fn issue(&mut self, grant: usize, refresh: &str) -> ResponseTemplate {
         let access = self.secret("at");
         let ttl = self.options.access_ttl;
         self.access
@@ -846,13 +846,13 @@ impl State {
                 Some("Issue does not exist or you do not have permission to see it."),
             );
         }
-        self.record_link(link_type, inward, outward);
+        self.record_link(&link_type, inward, outward);
         ResponseTemplate::new(201)
     }
 
     /// Stores the link, and shows it in both issues' `issuelinks` field the
     /// way `GET issue` reports links.
-    fn record_link(&mut self, link_type: Value, inward: &str, outward: &str) {
+    fn record_link(&mut self, link_type: &Value, inward: &str, outward: &str) {
         self.serial += 1;
         let id = (20000 + self.serial).to_string();
         let brief = |key: &str| json!({"key": key});
@@ -901,7 +901,7 @@ impl State {
             .as_str()
             .and_then(|t| t.parse().ok())
             .unwrap_or(0);
-        let max = body["maxResults"].as_u64().unwrap_or(50) as usize;
+        let max = usize::try_from(body["maxResults"].as_u64().unwrap_or(50)).unwrap_or(usize::MAX);
         let page: Vec<&Value> = matching.iter().skip(start).take(max).copied().collect();
         let next = start + page.len();
         let mut answer = json!({"issues": page, "isLast": next >= matching.len()});

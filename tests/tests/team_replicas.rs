@@ -212,7 +212,7 @@ struct Load {
 }
 
 /// `per_user` loops of calls by every user, until `stop`.
-fn background_load(users: &[User], per_user: usize, stop: Arc<AtomicBool>) -> Load {
+fn background_load(users: &[User], per_user: usize, stop: &Arc<AtomicBool>) -> Load {
     let calls = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
@@ -263,7 +263,7 @@ async fn a_replica_killed_mid_load_and_mid_refresh_logs_nobody_out() {
         calls,
         failures,
         tasks,
-    } = background_load(&users, 3, stop.clone());
+    } = background_load(&users, 3, &stop);
 
     tokio::time::sleep(Duration::from_secs(1)).await;
     // An expiry, and the kill while the refreshes it causes are in flight.

@@ -96,7 +96,7 @@ impl FileStore {
         Ok(Target { file, lock })
     }
 
-    fn parse(&self, file: &Path, bytes: &[u8]) -> Result<TokenSet, StoreError> {
+    fn parse(file: &Path, bytes: &[u8]) -> Result<TokenSet, StoreError> {
         format::decode(bytes).map_err(|e| match e {
             DecodeError::Corrupt(detail) => StoreError::Corrupt {
                 path: file.to_path_buf(),
@@ -110,7 +110,7 @@ impl FileStore {
         })
     }
 
-    fn read(&self, file: &Path) -> Result<Option<TokenSet>, StoreError> {
+    fn read(file: &Path) -> Result<Option<TokenSet>, StoreError> {
         match fs::metadata(file) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Ok(meta) if meta.is_dir() => {
@@ -122,7 +122,7 @@ impl FileStore {
             Err(_) => {}
         }
         match fs::read(file) {
-            Ok(bytes) => self.parse(file, &bytes).map(Some),
+            Ok(bytes) => Self::parse(file, &bytes).map(Some),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(StoreError::Unreadable {
                 path: file.to_path_buf(),
@@ -134,7 +134,7 @@ impl FileStore {
     /// Writes `bytes` to a new temporary file beside `file` and flushes it to
     /// disk. Dropping the result without [`FileStore::persist`] leaves the
     /// token file as it was and deletes the temporary file.
-    fn write_temp(&self, file: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
+    fn write_temp(file: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
         let dir = dir_of(file);
         let write_err = |source| StoreError::Write {
             action: "write a temporary token file in",
@@ -152,7 +152,7 @@ impl FileStore {
         Ok(temp)
     }
 
-    fn persist(&self, file: &Path, temp: tempfile::NamedTempFile) -> Result<(), StoreError> {
+    fn persist(file: &Path, temp: tempfile::NamedTempFile) -> Result<(), StoreError> {
         temp.persist(file).map_err(|e| StoreError::Write {
             action: "replace",
             path: file.to_path_buf(),
@@ -193,17 +193,17 @@ impl FileStore {
 
 impl TokenStore for FileStore {
     fn load(&self) -> Result<Option<TokenSet>, StoreError> {
-        self.read(&self.target()?.file)
+        Self::read(&self.target()?.file)
     }
 
     fn save(&self, tokens: &TokenSet) -> Result<(), StoreError> {
         let target = self.target()?;
         // Refuse to replace a file we cannot understand: it may be the only
         // copy of a grant, written by a newer program or damaged by hand.
-        self.read(&target.file)?;
+        Self::read(&target.file)?;
         ensure_dir(dir_of(&target.file))?;
-        let temp = self.write_temp(&target.file, &format::encode(tokens))?;
-        self.persist(&target.file, temp)
+        let temp = Self::write_temp(&target.file, &format::encode(tokens))?;
+        Self::persist(&target.file, temp)
     }
 
     fn clear(&self) -> Result<bool, StoreError> {
@@ -229,10 +229,10 @@ impl TokenStore for FileStore {
 
     fn check_writable(&self) -> Result<(), StoreError> {
         let target = self.target()?;
-        self.read(&target.file)?;
+        Self::read(&target.file)?;
         ensure_dir(dir_of(&target.file))?;
         // A temp file that is dropped: proves the directory takes new files.
-        self.write_temp(&target.file, b"").map(drop)
+        Self::write_temp(&target.file, b"").map(drop)
     }
 
     fn location(&self) -> String {
@@ -380,9 +380,7 @@ mod tests {
         let store = FileStore::new(dir.path().join("tokens.json"));
         store.save(&tokens(1)).unwrap();
 
-        let temp = store
-            .write_temp(store.path(), &format::encode(&tokens(2)))
-            .unwrap();
+        let temp = FileStore::write_temp(store.path(), &format::encode(&tokens(2))).unwrap();
         let (file, temp_path) = temp.keep().unwrap(); // as if the process died here
         drop(file);
 

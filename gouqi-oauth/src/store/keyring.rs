@@ -64,7 +64,7 @@ impl KeyringStore {
         keyring::Entry::new(&self.service, &self.user)
     }
 
-    fn failed(&self, e: keyring::Error) -> StoreError {
+    fn failed(&self, e: &keyring::Error) -> StoreError {
         StoreError::Backend {
             backend: "OS keyring",
             message: format!("entry {}/{}: {e}", self.service, self.user),
@@ -96,7 +96,7 @@ impl TokenStore for KeyringStore {
         match self.entry().and_then(|e| e.get_password()) {
             Ok(text) => self.decode(&text).map(Some),
             Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(self.failed(e)),
+            Err(e) => Err(self.failed(&e)),
         }
     }
 
@@ -109,7 +109,7 @@ impl TokenStore for KeyringStore {
         let text = String::from_utf8(format::encode(tokens)).unwrap_or_default();
         self.entry()
             .and_then(|e| e.set_password(&text))
-            .map_err(|e| self.failed(e))
+            .map_err(|e| self.failed(&e))
     }
 
     fn clear(&self) -> Result<bool, StoreError> {
@@ -119,7 +119,7 @@ impl TokenStore for KeyringStore {
         match self.entry().and_then(|e| e.delete_credential()) {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
-            Err(e) => Err(self.failed(e)),
+            Err(e) => Err(self.failed(&e)),
         }
     }
 

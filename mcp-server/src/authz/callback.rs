@@ -97,8 +97,7 @@ pub async fn callback(
         atlassian_refused(&state, &pending, error)
     } else if let Some(code) = q.get("code").filter(|c| !c.is_empty()) {
         match complete(&state, &key, atlassian_state, code, &pending).await {
-            Ok(response) => response,
-            Err(response) => response,
+            Ok(response) | Err(response) => response,
         }
     } else {
         start_again(

@@ -91,7 +91,7 @@ pub async fn authorize(
     RawQuery(query): RawQuery,
 ) -> Response {
     match check_request(&state, query.as_deref().unwrap_or_default()).await {
-        Ok((client, request)) => consent_page(&state, &client, request),
+        Ok((client, request)) => consent_page(&state, &client, &request),
         Err(refusal) => refusal.answer(),
     }
 }
@@ -243,8 +243,8 @@ fn requested_scopes(scope: Option<&str>) -> Result<Vec<String>, String> {
     Ok(scopes)
 }
 
-fn consent_page(state: &AuthzState, client: &ClientRecord, request: ConsentRequest) -> Response {
-    let sealed = match seal_request(state, &request) {
+fn consent_page(state: &AuthzState, client: &ClientRecord, request: &ConsentRequest) -> Response {
+    let sealed = match seal_request(state, request) {
         Ok(sealed) => sealed,
         Err(message) => {
             return page::error(StatusCode::INTERNAL_SERVER_ERROR, "Server error", &message);
@@ -351,7 +351,7 @@ pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
     else {
         return false;
     };
-    if registered.scheme() == "http" && is_loopback(registered.host()) {
+    if registered.scheme() == "http" && is_loopback(registered.host().as_ref()) {
         // Only the port may differ; `set_port` fails only for hostless URLs.
         if requested.set_port(registered.port()).is_err() {
             return false;

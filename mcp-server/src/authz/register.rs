@@ -19,7 +19,7 @@ use super::errors::{OAuthError, no_store};
 use super::page::is_invisible;
 use super::tokens::random_secret;
 use super::{AuthzState, SCOPES, split_scopes};
-use crate::store::{ClientAuth, ClientRecord, TokenHash, now};
+use crate::store::{ClientAuth, ClientRecord, TokenHash, now, seconds};
 
 /// The longest `client_name` accepted (it is shown on the consent page).
 pub const MAX_CLIENT_NAME: usize = 100;
@@ -131,7 +131,7 @@ async fn register_client(state: &AuthzState, body: &[u8]) -> Result<Value, OAuth
 /// rows come from (and by the team server's periodic purge). A failure only
 /// delays it.
 async fn purge_unused_clients(state: &AuthzState, now: i64) {
-    let cutoff = now.saturating_sub(state.abuse.unused_client_ttl.as_secs() as i64);
+    let cutoff = now.saturating_sub(seconds(state.abuse.unused_client_ttl));
     match state.store.purge_unused_clients(cutoff).await {
         Ok(0) => {}
         Ok(purged) => tracing::info!(
@@ -201,7 +201,7 @@ pub fn check_redirect_uri(uri: &str) -> Result<Url, OAuthError> {
     }
     match url.scheme() {
         "https" if url.host().is_some() => Ok(url),
-        "http" if is_loopback(url.host()) => Ok(url),
+        "http" if is_loopback(url.host().as_ref()) => Ok(url),
         "http" => Err(invalid_redirect(format!(
             "`{uri}` uses http on a host other than loopback: use https, or http://127.0.0.1, \
              http://localhost or http://[::1] for a local client"
@@ -213,7 +213,7 @@ pub fn check_redirect_uri(uri: &str) -> Result<Url, OAuthError> {
 }
 
 /// True for 127.0.0.0/8, ::1 and `localhost`.
-pub fn is_loopback(host: Option<Host<&str>>) -> bool {
+pub fn is_loopback(host: Option<&Host<&str>>) -> bool {
     match host {
         Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => ip.is_loopback(),

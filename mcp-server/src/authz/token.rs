@@ -19,7 +19,7 @@ use super::pkce;
 use super::tokens::random_secret;
 use super::{AuthzState, parse_params, split_scopes};
 use crate::store::{
-    ClientRecord, FamilyStart, RefreshUse, TokenHash, TokenRecord, UnixTime, UserId, now,
+    ClientRecord, FamilyStart, RefreshUse, TokenHash, TokenRecord, UnixTime, UserId, now, seconds,
 };
 
 /// `POST /token`.
@@ -93,7 +93,7 @@ async fn authorization_code(
     // The family's absolute end is fixed here, once: refreshes cannot move it.
     let start = FamilyStart {
         family: family.clone(),
-        expires_at: now().saturating_add(state.refresh_max_lifetime.as_secs() as i64),
+        expires_at: now().saturating_add(seconds(state.refresh_max_lifetime)),
     };
     let Some(record) = state.store.take_code(&TokenHash::of(code), &start).await? else {
         // Unknown, expired or used: if it was used, whoever holds its tokens
@@ -219,7 +219,7 @@ fn expiry_after(ttl: Duration) -> UnixTime {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         + ttl;
-    at.as_secs() as i64 + i64::from(at.subsec_nanos() > 0)
+    seconds(at).saturating_add(i64::from(at.subsec_nanos() > 0))
 }
 
 /// The whole seconds left until `expires_at`, rounded down (never more
@@ -228,8 +228,8 @@ fn seconds_until(expires_at: UnixTime) -> i64 {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let left = Duration::from_secs(expires_at.max(0) as u64).saturating_sub(now);
-    left.as_secs() as i64
+    let at = Duration::from_secs(expires_at.try_into().unwrap_or(0));
+    seconds(at.saturating_sub(now))
 }
 
 async fn issue(state: &AuthzState, issued: Issue<'_>) -> Result<Response, OAuthError> {

@@ -28,7 +28,7 @@ pub const DEFAULT_UNUSED_CLIENT_TTL: Duration = Duration::from_secs(86_400);
 /// The default `JIRA_MCP_RATE_LIMIT`: calls per minute per MCP client.
 pub const DEFAULT_RATE_LIMIT: u32 = 120;
 /// The default `JIRA_MCP_USER_CACHE_SIZE`: live per-user Jira connections.
-pub const DEFAULT_USER_CACHE_SIZE: usize = 1000;
+pub const DEFAULT_USER_CACHE_SIZE: u64 = 1000;
 /// The default `JIRA_MCP_ACCESS_TOKEN_TTL_SECS` (an hour).
 const DEFAULT_ACCESS_TTL: u64 = 3600;
 /// The default `JIRA_MCP_REFRESH_TOKEN_TTL_SECS` (30 days).
@@ -163,19 +163,14 @@ pub(super) fn settings(
             DEFAULT_REFRESH_MAX_LIFETIME,
         )?,
         abuse: abuse_limits(s)?,
-        rate_limit: count(s, "JIRA_MCP_RATE_LIMIT", DEFAULT_RATE_LIMIT as u64)? as u32,
+        rate_limit: count_as(s, "JIRA_MCP_RATE_LIMIT", u64::from(DEFAULT_RATE_LIMIT))?,
         allowed_hosts: allow_list(s, "JIRA_MCP_ALLOWED_HOSTS", || default_hosts(&public_url))?,
         allowed_origins: allow_list(s, "JIRA_MCP_ALLOWED_ORIGINS", || vec![origin(&public_url)])?,
-        user_cache_size: count(
-            s,
-            "JIRA_MCP_USER_CACHE_SIZE",
-            DEFAULT_USER_CACHE_SIZE as u64,
-        )? as usize,
+        user_cache_size: count_as(s, "JIRA_MCP_USER_CACHE_SIZE", DEFAULT_USER_CACHE_SIZE)?,
         connections: ConnectionLimits {
             header_timeout: seconds(s, "JIRA_MCP_HEADER_TIMEOUT_SECS", DEFAULT_HEADER_TIMEOUT)?,
             body_timeout: seconds(s, "JIRA_MCP_BODY_TIMEOUT_SECS", DEFAULT_BODY_TIMEOUT)?,
-            max_connections: count(s, "JIRA_MCP_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)?
-                as usize,
+            max_connections: count_as(s, "JIRA_MCP_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)?,
         },
         public_url,
     };
@@ -314,6 +309,19 @@ pub(super) fn database_url(s: &Settings) -> Result<SecretString, ConfigError> {
     )))
 }
 
+/// [`count`] as the type the setting is held in. Every count fits (it is at
+/// most 10⁹); a type that cannot hold one is refused, never truncated.
+fn count_as<T: TryFrom<u64>>(s: &Settings, name: &str, default: u64) -> Result<T, ConfigError> {
+    let n = count(s, name, default)?;
+    T::try_from(n).map_err(|_| {
+        error(
+            name,
+            s.get(name).map(|(_, source)| source),
+            format!("{n} is too large on this machine"),
+        )
+    })
+}
+
 fn seconds(s: &Settings, name: &str, default: u64) -> Result<Duration, ConfigError> {
     count(s, name, default).map(Duration::from_secs)
 }
@@ -370,16 +378,16 @@ fn allow_list(
 /// The per-address limits on the authorization endpoints.
 fn abuse_limits(s: &Settings) -> Result<AbuseLimits, ConfigError> {
     Ok(AbuseLimits {
-        per_minute: count(
+        per_minute: count_as(
             s,
             "JIRA_MCP_AUTHZ_RATE_LIMIT",
             u64::from(DEFAULT_PER_MINUTE),
-        )? as u32,
-        registrations_per_hour: count(
+        )?,
+        registrations_per_hour: count_as(
             s,
             "JIRA_MCP_REGISTER_RATE_LIMIT",
             u64::from(DEFAULT_REGISTRATIONS_PER_HOUR),
-        )? as u32,
+        )?,
         trusted_proxies: trusted_proxies(s)?,
         unused_client_ttl: seconds(
             s,
@@ -431,6 +439,10 @@ fn origin(public: &Url) -> String {
 
 /// Team mode signs users in with the authorization-code grant, and Atlassian
 /// redirects to this server's public callback.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the `Auth` behind the Option<&mut> is written to"
+)]
 fn use_public_callback(
     s: &Settings,
     auth: Option<&mut Auth>,

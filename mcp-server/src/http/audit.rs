@@ -32,7 +32,7 @@ pub fn record(
         tool,
         issue_key = issue_key.unwrap_or("-"),
         outcome = outcome.as_str(),
-        duration_ms = took.as_millis() as u64,
+        duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
         "tool call"
     );
 }

@@ -193,7 +193,7 @@ async fn purge_expired(store: Arc<dyn TeamStore>, unused_client_ttl: Duration) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not purge expired records"),
         }
-        let cutoff = now.saturating_sub(unused_client_ttl.as_secs() as i64);
+        let cutoff = now.saturating_sub(crate::store::seconds(unused_client_ttl));
         match store.purge_unused_clients(cutoff).await {
             Ok(n) if n > 0 => {
                 tracing::info!(

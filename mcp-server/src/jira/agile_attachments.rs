@@ -2,7 +2,17 @@
 //! and attachment tools. The agile API is `rest/agile/1.0/…` on Cloud and
 //! Data Center alike; attachments use the platform API (`rest/api/{3|2}`).
 
-use super::*;
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use super::{
+    JiraClient, READ, SEARCH_FIELDS, ToolResult, WRITE, encode, field_list, insert, strip_nulls,
+    user,
+};
+use crate::bounds::{DEFAULT_TEXT_CHARS, TextLimit};
+use crate::config::Deployment;
+use crate::tool_error::ToolError;
+use crate::{input, jql};
 
 /// The Jira Software REST API, the same on Cloud and Data Center.
 const AGILE_API: &str = "rest/agile/1.0";
@@ -69,12 +79,12 @@ pub struct SprintChange {
     pub state: Option<String>,
 }
 
-impl JiraClient {
-    /// `rest/agile/1.0/{tail}`: the agile sibling of [`JiraClient::path`].
-    fn agile_path(&self, tail: &str) -> String {
-        format!("{AGILE_API}/{tail}")
-    }
+/// `rest/agile/1.0/{tail}`: the agile sibling of [`JiraClient::path`].
+fn agile_path(tail: &str) -> String {
+    format!("{AGILE_API}/{tail}")
+}
 
+impl JiraClient {
     async fn agile(
         &self,
         method: Method,
@@ -85,7 +95,7 @@ impl JiraClient {
     ) -> ToolResult {
         let response = self
             .jira
-            .send(method, &self.agile_path(tail), query, body)
+            .send(method, &agile_path(tail), query, body)
             .await?;
         self.outcome(response, scope).await
     }
@@ -1033,7 +1043,7 @@ mod tests {
     fn uploads_are_bounded_before_decoding() {
         use base64::Engine as _;
         let engine = base64::engine::general_purpose::STANDARD;
-        let limit = MAX_ATTACHMENT_BYTES as usize;
+        let limit = usize::try_from(MAX_ATTACHMENT_BYTES).unwrap();
         assert_eq!(
             decode_upload(&engine.encode(vec![7u8; limit]))
                 .unwrap()

@@ -2,9 +2,18 @@
 //! their history, watchers, parents and bulk creation; reading and editing
 //! comments and worklogs.
 
+use reqwest::Method;
 use rmcp::schemars;
+use serde_json::{Map, Value, json};
 
-use super::*;
+use super::{
+    JiraClient, READ, ToolResult, WRITE, id_or_name, insert, merge, strip_nulls, text_or_null, user,
+};
+use crate::bounds::{MAX_TEXT_CHARS, TextLimit};
+use crate::config::Deployment;
+use crate::input;
+use crate::text::rich_text_to_string;
+use crate::tool_error::ToolError;
 
 /// The most issues one `batch_create_issues` call may create (Jira's bulk
 /// endpoint takes 50).
@@ -300,7 +309,9 @@ impl JiraClient {
     fn bulk_results(&self, count: usize, answer: &Value) -> Value {
         let mut failures: Vec<Option<String>> = vec![None; count];
         for error in answer["errors"].as_array().into_iter().flatten() {
-            let index = error["failedElementNumber"].as_u64().map(|n| n as usize);
+            let index = error["failedElementNumber"]
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok());
             if let Some(slot) = index.and_then(|i| failures.get_mut(i)) {
                 *slot = Some(element_errors(&error["elementErrors"]));
             }

@@ -2,7 +2,14 @@
 //! of this group: removing links, remote links, user search, field search
 //! and allowed values, project details, versions and components.
 
-use super::*;
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use super::{JiraClient, READ, READ_USER, ToolResult, WRITE, encode, strip_nulls, user};
+use crate::config::Deployment;
+use crate::input;
+use crate::tool_error::ToolError;
 
 /// The classic scope for creating and changing versions and components.
 const MANAGE_PROJECT: &str = "manage:jira-project";

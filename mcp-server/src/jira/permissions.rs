@@ -1,7 +1,9 @@
 //! The Jira request behind permission-aware listing
 //! (`JIRA_MCP_PERMISSION_AWARE`; the logic is in [`crate::permissions`]).
 
-use super::*;
+use reqwest::Method;
+
+use super::{JiraClient, READ, ToolResult};
 
 impl JiraClient {
     /// `GET mypermissions?permissions=KEY1,KEY2,…`: whether the user holds

@@ -1,10 +1,16 @@
 //! Tools of this group: argument types and the mapping onto [`JiraClient`]
 //! methods (the Jira logic lives in `jira/`).
 
-use rmcp::model::ResourceContents;
+use std::sync::Arc;
 
-use super::*;
-use crate::jira::{AttachmentContent, Download, MAX_ATTACHMENT_BYTES, SprintChange};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
+use rmcp::{ErrorData as McpError, schemars, tool, tool_router};
+use serde::Deserialize;
+
+use super::{IssueKey, JiraMcp, result};
+use crate::jira::{AttachmentContent, Download, JiraClient, MAX_ATTACHMENT_BYTES, SprintChange};
+use crate::tool_error::ToolError;
 
 /// Arguments of `list_boards`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -188,7 +194,7 @@ impl JiraMcp {
         };
         match outcome {
             Ok(value) => Ok(success(value)),
-            Err(e) => result(Err(e)),
+            Err(e) => Ok(result(Err(e))),
         }
     }
 }

@@ -1,8 +1,15 @@
 //! Tools of this group: argument types and the mapping onto [`JiraClient`]
 //! methods (the Jira logic lives in `jira/`).
 
-use super::*;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::{ErrorData as McpError, schemars, tool, tool_router};
+use serde::Deserialize;
+
+use super::{IssueKey, JiraMcp};
+use crate::bounds::DEFAULT_TEXT_CHARS;
 use crate::jira::{NewIssue, Page};
+use crate::tool_error::ToolError;
 
 /// Arguments of `delete_issue`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -1,7 +1,12 @@
 //! Tools of this group: argument types and the mapping onto [`JiraClient`]
 //! methods (the Jira logic lives in `jira/`).
 
-use super::*;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::{ErrorData as McpError, schemars, tool, tool_router};
+use serde::Deserialize;
+
+use super::{JiraMcp, ProjectKey};
 
 /// Arguments of `remove_issue_link`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

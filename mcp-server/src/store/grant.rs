@@ -86,12 +86,12 @@ impl UserGrantStore {
         } else {
             run()
         };
-        result.map_err(to_oauth)
+        result.map_err(|e| to_oauth(&e))
     }
 }
 
 /// gouqi-oauth's form of a store error; the message keeps the cause and fix.
-fn to_oauth(e: StoreError) -> gouqi_oauth::StoreError {
+fn to_oauth(e: &StoreError) -> gouqi_oauth::StoreError {
     gouqi_oauth::StoreError::Backend {
         backend: BACKEND,
         message: e.to_string(),
@@ -103,7 +103,10 @@ impl TokenStore for UserGrantStore {
         let Some(sealed) = self.block_on(self.store.load_grant(&self.user))? else {
             return Ok(None);
         };
-        let plain = self.sealer.open(&sealed, self.aad()).map_err(to_oauth)?;
+        let plain = self
+            .sealer
+            .open(&sealed, self.aad())
+            .map_err(|e| to_oauth(&e))?;
         decode_token_set(&plain, BACKEND).map(Some)
     }
 

@@ -81,8 +81,14 @@ pub type UnixTime = i64;
 pub fn now() -> UnixTime {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(seconds)
         .unwrap_or_default()
+}
+
+/// `duration` in whole seconds, as a [`UnixTime`] offset (saturating: no
+/// setting or clock makes it wrap negative).
+pub fn seconds(duration: Duration) -> UnixTime {
+    UnixTime::try_from(duration.as_secs()).unwrap_or(UnixTime::MAX)
 }
 
 /// jira-mcp's own id for a user (random, not the Atlassian account id).

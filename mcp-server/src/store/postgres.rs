@@ -187,7 +187,7 @@ impl PostgresStore {
         match tokio::time::timeout(wait + LOCK_GRACE, attempt).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) if is_lock_timeout(&e) => Err(StoreError::LockTimeout { waited: wait }),
-            Ok(Err(e)) => Err(sql::db_error(BACKEND, e)),
+            Ok(Err(e)) => Err(sql::db_error(BACKEND, &e)),
             Err(_) => Err(StoreError::LockTimeout { waited: wait }),
         }
     }
@@ -250,7 +250,7 @@ shared_sql_impl!(PostgresStore {
             .connect_options()
             .connect()
             .await
-            .map_err(|e| sql::db_error(BACKEND, e))?;
+            .map_err(|e| sql::db_error(BACKEND, &e))?;
         PostgresStore::advisory_lock(&mut conn, user, wait).await?;
         Ok(StoreLock::new(HeldAdvisoryLock {
             conn: Some(conn),

@@ -53,7 +53,7 @@ pub(super) async fn migrator(
 
 /// A database failure, as a [`StoreError`]. sqlx's messages name the
 /// operation and the database's complaint, never bound values.
-pub(super) fn db_error(backend: &'static str, e: sqlx::Error) -> StoreError {
+pub(super) fn db_error(backend: &'static str, e: &sqlx::Error) -> StoreError {
     unavailable(backend, e.to_string())
 }
 
@@ -103,7 +103,7 @@ macro_rules! shared_sql_impl {
                 .execute(&self.pool)
                 .await
                 .map(drop)
-                .map_err(|e| sql::db_error(BACKEND, e))
+                .map_err(|e| sql::db_error(BACKEND, &e))
         }
 
         async fn upsert_user(
@@ -127,7 +127,7 @@ macro_rules! shared_sql_impl {
             .bind(now())
             .fetch_one(&self.pool)
             .await
-            .map_err(|e| sql::db_error(BACKEND, e))?;
+            .map_err(|e| sql::db_error(BACKEND, &e))?;
             user_from_row(&row)
         }
 
@@ -138,7 +138,7 @@ macro_rules! shared_sql_impl {
             .bind(&id.0)
             .fetch_optional(&self.pool)
             .await
-            .map_err(|e| sql::db_error(BACKEND, e))?;
+            .map_err(|e| sql::db_error(BACKEND, &e))?;
             row.as_ref().map(user_from_row).transpose()
         }
 
@@ -149,7 +149,7 @@ macro_rules! shared_sql_impl {
             )
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| sql::db_error(BACKEND, e))?;
+            .map_err(|e| sql::db_error(BACKEND, &e))?;
             rows.iter().map(user_from_row).collect()
         }
 
@@ -159,7 +159,7 @@ macro_rules! shared_sql_impl {
                 .bind(&id.0)
                 .execute(&self.pool)
                 .await
-                .map_err(|e| sql::db_error(BACKEND, e))?;
+                .map_err(|e| sql::db_error(BACKEND, &e))?;
             Ok(done.rows_affected() > 0)
         }
 
@@ -168,10 +168,10 @@ macro_rules! shared_sql_impl {
                 .bind(&user.0)
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(|e| sql::db_error(BACKEND, e))?;
+                .map_err(|e| sql::db_error(BACKEND, &e))?;
             row.map(|row| row.try_get::<Vec<u8>, _>("sealed"))
                 .transpose()
-                .map_err(|e| sql::db_error(BACKEND, e))
+                .map_err(|e| sql::db_error(BACKEND, &e))
         }
 
         async fn save_grant(&self, user: &UserId, sealed: &[u8]) -> StoreResult<()> {
@@ -186,7 +186,7 @@ macro_rules! shared_sql_impl {
             .execute(&self.pool)
             .await
             .map(drop)
-            .map_err(|e| sql::db_error(BACKEND, e))
+            .map_err(|e| sql::db_error(BACKEND, &e))
         }
 
         async fn clear_grant(&self, user: &UserId) -> StoreResult<bool> {
@@ -194,7 +194,7 @@ macro_rules! shared_sql_impl {
                 .bind(&user.0)
                 .execute(&self.pool)
                 .await
-                .map_err(|e| sql::db_error(BACKEND, e))?;
+                .map_err(|e| sql::db_error(BACKEND, &e))?;
             Ok(done.rows_affected() > 0)
         }
 
@@ -209,7 +209,7 @@ macro_rules! shared_sql_impl {
             .execute(&self.pool)
             .await
             .map(drop)
-            .map_err(|e| sql::db_error(BACKEND, e))
+            .map_err(|e| sql::db_error(BACKEND, &e))
         }
 
         async fn client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>> {
@@ -227,7 +227,7 @@ macro_rules! shared_sql_impl {
                 .execute(&self.pool)
                 .await
                 .map(drop)
-                .map_err(|e| sql::db_error(BACKEND, e))
+                .map_err(|e| sql::db_error(BACKEND, &e))
         }
 
         async fn take_pending(&self, key: &TokenHash) -> StoreResult<Option<PendingRecord>> {
@@ -261,7 +261,7 @@ macro_rules! shared_sql_impl {
             .bind(expires_at)
             .execute(&self.pool)
             .await
-            .map_err(|e| sql::db_error(BACKEND, e))?;
+            .map_err(|e| sql::db_error(BACKEND, &e))?;
             Ok(done.rows_affected() == 1)
         }
 
@@ -276,7 +276,7 @@ macro_rules! shared_sql_impl {
             .execute(&self.pool)
             .await
             .map(drop)
-            .map_err(|e| sql::db_error(BACKEND, e))
+            .map_err(|e| sql::db_error(BACKEND, &e))
         }
 
         async fn take_code(
@@ -284,7 +284,7 @@ macro_rules! shared_sql_impl {
             key: &TokenHash,
             family: &FamilyStart,
         ) -> StoreResult<Option<CodeRecord>> {
-            let fail = |e| sql::db_error(BACKEND, e);
+            let fail = |e| sql::db_error(BACKEND, &e);
             // One transaction: a concurrent replay of the code cannot see it
             // gone without also seeing the family it started (and so can
             // revoke it), on any replica.
@@ -340,7 +340,7 @@ macro_rules! shared_sql_impl {
             .bind(now())
             .fetch_optional(&self.pool)
             .await
-            .map_err(|e| sql::db_error(BACKEND, e))?;
+            .map_err(|e| sql::db_error(BACKEND, &e))?;
             row.map(|row| token_from_row(&row)).transpose()
         }
 
@@ -362,11 +362,11 @@ macro_rules! shared_sql_impl {
             .bind(now())
             .fetch_optional(&self.pool)
             .await
-            .map_err(|e| sql::db_error(BACKEND, e))?;
+            .map_err(|e| sql::db_error(BACKEND, &e))?;
             let Some(row) = row else {
                 return Ok(RefreshUse::Unknown);
             };
-            let used: i64 = row.try_get("used").map_err(|e| sql::db_error(BACKEND, e))?;
+            let used: i64 = row.try_get("used").map_err(|e| sql::db_error(BACKEND, &e))?;
             let record = token_from_row(&row)?;
             Ok(if used == 1 {
                 RefreshUse::Fresh(record)
@@ -380,7 +380,7 @@ macro_rules! shared_sql_impl {
                 .bind(key.as_str())
                 .execute(&self.pool)
                 .await
-                .map_err(|e| sql::db_error(BACKEND, e))?;
+                .map_err(|e| sql::db_error(BACKEND, &e))?;
             Ok(done.rows_affected() > 0)
         }
 
@@ -392,19 +392,19 @@ macro_rules! shared_sql_impl {
                 .bind(family)
                 .execute(&self.pool)
                 .await
-                .map_err(|e| sql::db_error(BACKEND, e))?;
+                .map_err(|e| sql::db_error(BACKEND, &e))?;
             let done = sqlx::query(
                 "UPDATE tokens SET revoked = TRUE WHERE family = $1 AND revoked = FALSE",
             )
             .bind(family)
             .execute(&self.pool)
             .await
-            .map_err(|e| sql::db_error(BACKEND, e))?;
+            .map_err(|e| sql::db_error(BACKEND, &e))?;
             Ok(done.rows_affected())
         }
 
         async fn revoke_user_tokens(&self, user: &UserId) -> StoreResult<u64> {
-            let fail = |e| sql::db_error(BACKEND, e);
+            let fail = |e| sql::db_error(BACKEND, &e);
             // Codes first: a code being redeemed right now either is gone
             // before this sees it, with its family started (revoked next),
             // or is deleted here and cannot be redeemed.
@@ -437,7 +437,7 @@ macro_rules! shared_sql_impl {
                     .bind(now)
                     .execute(&self.pool)
                     .await
-                    .map_err(|e| sql::db_error(BACKEND, e))?;
+                    .map_err(|e| sql::db_error(BACKEND, &e))?;
                 purged += done.rows_affected();
             }
             Ok(purged)
@@ -450,7 +450,7 @@ macro_rules! shared_sql_impl {
             .bind(registered_before)
             .execute(&self.pool)
             .await
-            .map_err(|e| sql::db_error(BACKEND, e))?;
+            .map_err(|e| sql::db_error(BACKEND, &e))?;
             Ok(done.rows_affected())
         }
         }
@@ -468,10 +468,10 @@ macro_rules! shared_sql_helpers {
                 .bind(key)
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(|e| sql::db_error(BACKEND, e))?;
+                .map_err(|e| sql::db_error(BACKEND, &e))?;
             row.map(|row| row.try_get::<String, _>("record"))
                 .transpose()
-                .map_err(|e| sql::db_error(BACKEND, e))
+                .map_err(|e| sql::db_error(BACKEND, &e))
         }
 
         async fn put_token(
@@ -480,7 +480,7 @@ macro_rules! shared_sql_helpers {
             key: &TokenHash,
             record: &TokenRecord,
         ) -> StoreResult<bool> {
-            let fail = |e| sql::db_error(BACKEND, e);
+            let fail = |e| sql::db_error(BACKEND, &e);
             // Redeeming a code starts its family (`take_code`); this covers
             // callers that put tokens directly. A started or revoked family
             // is left as it is.
@@ -520,7 +520,7 @@ macro_rules! shared_sql_helpers {
 macro_rules! shared_sql_rows {
     ($row:ty) => {
         fn user_from_row(row: &$row) -> StoreResult<UserRecord> {
-            let get = |e| sql::db_error(BACKEND, e);
+            let get = |e| sql::db_error(BACKEND, &e);
             Ok(UserRecord {
                 id: UserId(row.try_get("id").map_err(get)?),
                 account_id: row.try_get("account_id").map_err(get)?,
@@ -533,7 +533,7 @@ macro_rules! shared_sql_rows {
         fn token_from_row(row: &$row) -> StoreResult<TokenRecord> {
             let json: String = row
                 .try_get("record")
-                .map_err(|e| sql::db_error(BACKEND, e))?;
+                .map_err(|e| sql::db_error(BACKEND, &e))?;
             sql::from_json("token", &json)
         }
     };

@@ -112,7 +112,7 @@ impl SqliteStore {
     /// A fresh database in memory, for tests.
     pub async fn memory() -> StoreResult<SqliteStore> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")
-            .map_err(|e| sql::db_error(BACKEND, e))?
+            .map_err(|e| sql::db_error(BACKEND, &e))?
             .foreign_keys(true);
         // Each connection would get a database of its own: keep exactly one,
         // forever.
@@ -123,7 +123,7 @@ impl SqliteStore {
             .max_lifetime(None)
             .connect_with(options)
             .await
-            .map_err(|e| sql::db_error(BACKEND, e))?;
+            .map_err(|e| sql::db_error(BACKEND, &e))?;
         SqliteStore::migrated(pool, None, UserLocks::default()).await
     }
 

@@ -214,7 +214,8 @@ impl AdfBuilder {
 
     fn start(&mut self, tag: Tag) {
         match tag {
-            Tag::Paragraph => self.open(NodeKind::Paragraph { implicit: false }),
+            // Raw HTML keeps its text, as a paragraph.
+            Tag::Paragraph | Tag::HtmlBlock => self.open(NodeKind::Paragraph { implicit: false }),
             Tag::Heading { level, .. } => self.heading(level as u8),
             Tag::BlockQuote(_) if self.in_container() => self.open(NodeKind::Transparent),
             Tag::BlockQuote(_) => self.open(NodeKind::Blockquote),
@@ -222,7 +223,6 @@ impl AdfBuilder {
                 language: code_language(&kind),
                 text: String::new(),
             }),
-            Tag::HtmlBlock => self.open(NodeKind::Paragraph { implicit: false }),
             Tag::TableHead | Tag::TableRow => {
                 self.row_cells = 0;
                 self.open(NodeKind::Paragraph { implicit: false });

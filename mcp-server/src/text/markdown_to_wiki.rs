@@ -106,7 +106,6 @@ impl WikiWriter {
             }
             Tag::BlockQuote(_) => self.begin_quote(),
             Tag::CodeBlock(kind) => self.begin_code_block(code_language(&kind)),
-            Tag::HtmlBlock | Tag::Table(_) => self.begin_block(),
             Tag::TableHead => self.in_table_head = true,
             Tag::TableRow => self.write("\n"),
             Tag::TableCell => {
@@ -127,7 +126,9 @@ impl WikiWriter {
                 ..
             } => self.begin_link(link_href(link_type, &dest_url)),
             Tag::Image { dest_url, .. } => self.begin_link(dest_url.to_string()),
-            Tag::FootnoteDefinition(_)
+            Tag::HtmlBlock
+            | Tag::Table(_)
+            | Tag::FootnoteDefinition(_)
             | Tag::DefinitionList
             | Tag::DefinitionListTitle
             | Tag::DefinitionListDefinition

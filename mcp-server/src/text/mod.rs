@@ -61,7 +61,9 @@ mod tests {
     use serde_json::{Value, json};
 
     pub(super) fn doc(content: Value) -> Value {
-        json!({"type": "doc", "version": 1, "content": content})
+        let mut doc = json!({"type": "doc", "version": 1});
+        doc["content"] = content;
+        doc
     }
 
     pub(super) fn text(t: &str) -> Value {
@@ -69,7 +71,9 @@ mod tests {
     }
 
     pub(super) fn para(content: Value) -> Value {
-        json!({"type": "paragraph", "content": content})
+        let mut para = json!({"type": "paragraph"});
+        para["content"] = content;
+        para
     }
 
     #[test]
