@@ -47,10 +47,11 @@ pub fn init_logging() {
 /// On exit, a token refresh in flight is let finish saving first.
 ///
 /// With `JIRA_MCP_HTTP_ADDR` (`serve --http ADDR`), serves the team over
-/// HTTP instead ([`crate::http::serve`]).
+/// HTTP instead (`team::http::serve`).
 pub async fn serve(config: Config) -> Outcome {
+    #[cfg(feature = "team")]
     if config.team.is_some() {
-        return crate::http::serve(config).await;
+        return crate::team::http::serve(config).await;
     }
     let state = ServerState::new(config);
     let server = JiraMcp::new(state.clone());

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use jira_mcp::cli;
 use jira_mcp::config::{Config, Flags};
-use jira_mcp::{cli, team_admin};
+#[cfg(feature = "team")]
+use jira_mcp::team::admin as team_admin;
 
 /// A Jira MCP server with OAuth 2.0 that never goes stale.
 ///
@@ -84,6 +86,7 @@ enum Command {
     /// healthchecks; takes the same settings as `serve --http`.
     Health,
     /// Team server administration: list users, revoke their tokens, delete them.
+    #[cfg(feature = "team")]
     Team {
         #[command(subcommand)]
         command: TeamCommand,
@@ -91,6 +94,7 @@ enum Command {
 }
 
 /// The team server's admin commands (same settings as `serve --http`).
+#[cfg(feature = "team")]
 #[derive(Subcommand, Debug)]
 enum TeamCommand {
     /// List the users who signed in (jira-mcp id, Atlassian account, site).
@@ -197,6 +201,7 @@ fn main() -> ExitCode {
                 AuthCommand::Logout => cli::logout(&config),
             },
             Some(Command::Health) => cli::health(&config).await,
+            #[cfg(feature = "team")]
             Some(Command::Team { command }) => match command {
                 TeamCommand::Users => team_admin::users(&config).await,
                 TeamCommand::Revoke { user } => team_admin::revoke(&config, &user).await,

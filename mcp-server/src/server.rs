@@ -1215,7 +1215,7 @@ impl ServerState {
         &self,
         context: &rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Option<Arc<dyn TeamSession>> {
-        let parts = context.extensions.get::<axum::http::request::Parts>()?;
+        let parts = context.extensions.get::<http::request::Parts>()?;
         self.team.as_ref()?.session(parts)
     }
 }

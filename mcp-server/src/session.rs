@@ -18,7 +18,7 @@ use crate::tool_error::ToolError;
 pub trait TeamSessions: Send + Sync {
     /// The session of the MCP request with these HTTP parts, when the team
     /// server authenticated a caller for it (never over stdio).
-    fn session(&self, request: &axum::http::request::Parts) -> Option<Arc<dyn TeamSession>>;
+    fn session(&self, request: &http::request::Parts) -> Option<Arc<dyn TeamSession>>;
     /// Waits (up to `limit`) for the token refreshes in flight to be saved.
     async fn settle(&self, limit: Duration);
 }

@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use e2e_tests::sim::{Options, Simulator};
 use jira_mcp::auth::OAuthSetup;
-use jira_mcp::authz::tokens::{Rejection, authenticate, random_secret};
-use jira_mcp::authz::{self, AuthzState, pkce};
 use jira_mcp::config::AbuseLimits;
 use jira_mcp::config::{Config, Flags};
-use jira_mcp::store::crypto::Sealer;
-use jira_mcp::store::sqlite::SqliteStore;
-use jira_mcp::store::{CodeRecord, TeamStore, TokenHash, TokenRecord, UserId, now};
+use jira_mcp::team::authz::tokens::{Rejection, authenticate, random_secret};
+use jira_mcp::team::authz::{self, AuthzState, pkce};
+use jira_mcp::team::store::crypto::Sealer;
+use jira_mcp::team::store::sqlite::SqliteStore;
+use jira_mcp::team::store::{CodeRecord, TeamStore, TokenHash, TokenRecord, UserId, now};
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
@@ -402,7 +402,7 @@ impl Harness {
     async fn authenticate(
         &self,
         token: &str,
-    ) -> Result<jira_mcp::authz::tokens::Caller, Rejection> {
+    ) -> Result<jira_mcp::team::authz::tokens::Caller, Rejection> {
         authenticate(self.state.store.as_ref(), Some(token), &self.state.resource).await
     }
 }
@@ -1312,7 +1312,7 @@ fn no_rate_limits() -> AbuseLimits {
 /// A store on a fresh Postgres database when the tests have one.
 async fn postgres_setup() -> Option<Setup> {
     let url = e2e_tests::postgres::fresh_database().await?;
-    let store = jira_mcp::store::open(&url).await.unwrap();
+    let store = jira_mcp::team::store::open(&url).await.unwrap();
     Some(Setup {
         store: Some(store),
         abuse: no_rate_limits(),
@@ -1403,7 +1403,7 @@ async fn racing_refreshes_leave_no_live_token_on_sqlite() {
     // On a file: a pool of several connections, as `serve --http` runs it.
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("team.db").display());
-    let store = jira_mcp::store::open(&url).await.unwrap();
+    let store = jira_mcp::team::store::open(&url).await.unwrap();
     racing_refreshes_leave_no_live_token(
         start_with(Setup {
             store: Some(store),
@@ -1474,7 +1474,7 @@ async fn racing_code_redemptions_leave_no_live_token(h: Harness) {
 async fn racing_code_redemptions_leave_no_live_token_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("team.db").display());
-    let store = jira_mcp::store::open(&url).await.unwrap();
+    let store = jira_mcp::team::store::open(&url).await.unwrap();
     racing_code_redemptions_leave_no_live_token(
         start_with(Setup {
             store: Some(store),

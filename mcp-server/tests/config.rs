@@ -357,178 +357,200 @@ fn a_file_error_names_what_chose_the_file() {
     assert!(err.to_string().contains("jira.toml"), "{err}");
 }
 
-/// The team server's settings with secrets in files (compose `secrets:`,
-/// Kubernetes secrets): `NAME_FILE` names the file.
-fn team_env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut env = vec![
+/// A build without the team server refuses its address, naming the feature,
+/// rather than ignoring it and serving stdio.
+#[cfg(not(feature = "team"))]
+#[test]
+fn the_team_server_address_is_refused_without_the_team_feature() {
+    let env = [
         ("JIRA_AUTH_TYPE", "oauth"),
         ("JIRA_OAUTH_CLIENT_ID", "id"),
+        ("JIRA_OAUTH_CLIENT_SECRET", "secret"),
         ("JIRA_MCP_HTTP_ADDR", "127.0.0.1:8080"),
     ];
-    env.extend_from_slice(extra);
-    env
+    let err = load(&[], &env, None).unwrap_err();
+    assert_eq!(err.variable, "JIRA_MCP_HTTP_ADDR", "{err}");
+    assert!(err.to_string().contains("cargo feature `team`"), "{err}");
 }
 
-const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+/// The team server's settings (read only in builds with it).
+#[cfg(feature = "team")]
+mod team {
+    use super::*;
 
-#[test]
-fn team_secrets_and_the_database_password_come_from_files() {
-    use gouqi_oauth::secrecy::ExposeSecret;
-    let dir = tempfile::tempdir().unwrap();
-    let file = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
-    };
-    // As `echo` and `openssl rand` write them: one trailing newline.
-    let key = file("key", &format!("{KEY}\n"));
-    let secret = file("secret", "client-secret\n");
-    // A base64 password with the characters that broke the URL.
-    let password = file("password", "ab/cd+ef=\n");
-    let config = load(
-        &[],
-        &team_env(&[
-            ("JIRA_MCP_ENCRYPTION_KEY_FILE", &key),
-            ("JIRA_OAUTH_CLIENT_SECRET_FILE", &secret),
-            (
-                "JIRA_MCP_DATABASE_URL",
-                "postgres://jira_mcp@postgres:5432/jira_mcp",
-            ),
-            ("JIRA_MCP_DATABASE_PASSWORD_FILE", &password),
-        ]),
-        None,
-    )
-    .unwrap();
-    let team = config.team.as_ref().unwrap();
-    assert_eq!(team.encryption_key.expose_secret(), KEY);
-    assert_eq!(
-        oauth(&config)
-            .client_secret
-            .as_ref()
-            .unwrap()
-            .expose_secret(),
-        "client-secret"
-    );
-    // Percent-encoded into the URL, which sqlx decodes back.
-    let url = team.database_url.expose_secret();
-    assert_eq!(
-        url,
-        "postgres://jira_mcp:ab%2Fcd+ef%3D@postgres:5432/jira_mcp"
-    );
-    let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
-    assert_eq!(options.get_host(), "postgres");
-    assert_eq!(options.get_database(), Some("jira_mcp"));
-    // Debug never shows them.
-    let debug = format!("{config:?}");
-    for secret in [KEY, "client-secret", "ab/cd", "ab%2Fcd"] {
-        assert!(!debug.contains(secret), "{secret} in {debug}");
+    /// The team server's settings with secrets in files (compose `secrets:`,
+    /// Kubernetes secrets): `NAME_FILE` names the file.
+    fn team_env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut env = vec![
+            ("JIRA_AUTH_TYPE", "oauth"),
+            ("JIRA_OAUTH_CLIENT_ID", "id"),
+            ("JIRA_MCP_HTTP_ADDR", "127.0.0.1:8080"),
+        ];
+        env.extend_from_slice(extra);
+        env
     }
-}
 
-#[test]
-fn a_secret_file_that_is_missing_empty_or_doubled_is_an_error_naming_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("missing").display().to_string();
-    let err = load(
-        &[],
-        &team_env(&[
-            ("JIRA_MCP_ENCRYPTION_KEY_FILE", &missing),
-            ("JIRA_OAUTH_CLIENT_SECRET", "s"),
-        ]),
-        None,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.contains("JIRA_MCP_ENCRYPTION_KEY_FILE") && err.contains(&missing),
-        "{err}"
-    );
+    const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
-    let empty = dir.path().join("empty");
-    std::fs::write(&empty, "\n").unwrap();
-    let err = load(
-        &[],
-        &team_env(&[
-            ("JIRA_MCP_ENCRYPTION_KEY", KEY),
-            (
-                "JIRA_OAUTH_CLIENT_SECRET_FILE",
-                &empty.display().to_string(),
-            ),
-        ]),
-        None,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.contains("JIRA_OAUTH_CLIENT_SECRET") && err.contains("empty"),
-        "{err}"
-    );
+    #[test]
+    fn team_secrets_and_the_database_password_come_from_files() {
+        use gouqi_oauth::secrecy::ExposeSecret;
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        // As `echo` and `openssl rand` write them: one trailing newline.
+        let key = file("key", &format!("{KEY}\n"));
+        let secret = file("secret", "client-secret\n");
+        // A base64 password with the characters that broke the URL.
+        let password = file("password", "ab/cd+ef=\n");
+        let config = load(
+            &[],
+            &team_env(&[
+                ("JIRA_MCP_ENCRYPTION_KEY_FILE", &key),
+                ("JIRA_OAUTH_CLIENT_SECRET_FILE", &secret),
+                (
+                    "JIRA_MCP_DATABASE_URL",
+                    "postgres://jira_mcp@postgres:5432/jira_mcp",
+                ),
+                ("JIRA_MCP_DATABASE_PASSWORD_FILE", &password),
+            ]),
+            None,
+        )
+        .unwrap();
+        let team = config.team.as_ref().unwrap();
+        assert_eq!(team.encryption_key.expose_secret(), KEY);
+        assert_eq!(
+            oauth(&config)
+                .client_secret
+                .as_ref()
+                .unwrap()
+                .expose_secret(),
+            "client-secret"
+        );
+        // Percent-encoded into the URL, which sqlx decodes back.
+        let url = team.database_url.expose_secret();
+        assert_eq!(
+            url,
+            "postgres://jira_mcp:ab%2Fcd+ef%3D@postgres:5432/jira_mcp"
+        );
+        let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+        assert_eq!(options.get_host(), "postgres");
+        assert_eq!(options.get_database(), Some("jira_mcp"));
+        // Debug never shows them.
+        let debug = format!("{config:?}");
+        for secret in [KEY, "client-secret", "ab/cd", "ab%2Fcd"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+    }
 
-    let key = dir.path().join("key");
-    std::fs::write(&key, KEY).unwrap();
-    let err = load(
-        &[],
-        &team_env(&[
-            ("JIRA_MCP_ENCRYPTION_KEY", KEY),
-            ("JIRA_MCP_ENCRYPTION_KEY_FILE", &key.display().to_string()),
-            ("JIRA_OAUTH_CLIENT_SECRET", "s"),
-        ]),
-        None,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("keep only one"), "{err}");
-}
-
-#[test]
-fn a_database_url_whose_password_needs_encoding_says_so_without_showing_it() {
-    for password in ["ab/cd+ef=", "a?b", "a#b", "50%off"] {
-        let url = format!("postgres://jira_mcp:{password}@postgres:5432/jira_mcp");
+    #[test]
+    fn a_secret_file_that_is_missing_empty_or_doubled_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing").display().to_string();
         let err = load(
             &[],
             &team_env(&[
-                ("JIRA_MCP_ENCRYPTION_KEY", KEY),
+                ("JIRA_MCP_ENCRYPTION_KEY_FILE", &missing),
                 ("JIRA_OAUTH_CLIENT_SECRET", "s"),
-                ("JIRA_MCP_DATABASE_URL", &url),
             ]),
             None,
         )
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("JIRA_MCP_DATABASE_URL")
-                && err.contains("percent-encoded")
-                && err.contains("JIRA_MCP_DATABASE_PASSWORD"),
+            err.contains("JIRA_MCP_ENCRYPTION_KEY_FILE") && err.contains(&missing),
             "{err}"
         );
-        assert!(!err.contains(password), "the password is in: {err}");
+
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let err = load(
+            &[],
+            &team_env(&[
+                ("JIRA_MCP_ENCRYPTION_KEY", KEY),
+                (
+                    "JIRA_OAUTH_CLIENT_SECRET_FILE",
+                    &empty.display().to_string(),
+                ),
+            ]),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("JIRA_OAUTH_CLIENT_SECRET") && err.contains("empty"),
+            "{err}"
+        );
+
+        let key = dir.path().join("key");
+        std::fs::write(&key, KEY).unwrap();
+        let err = load(
+            &[],
+            &team_env(&[
+                ("JIRA_MCP_ENCRYPTION_KEY", KEY),
+                ("JIRA_MCP_ENCRYPTION_KEY_FILE", &key.display().to_string()),
+                ("JIRA_OAUTH_CLIENT_SECRET", "s"),
+            ]),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("keep only one"), "{err}");
     }
-    // Encoded, it is accepted as is.
-    let config = load(
-        &[],
-        &team_env(&[
-            ("JIRA_MCP_ENCRYPTION_KEY", KEY),
-            ("JIRA_OAUTH_CLIENT_SECRET", "s"),
-            (
-                "JIRA_MCP_DATABASE_URL",
-                "postgres://jira_mcp:ab%2Fcd+ef%3D@postgres:5432/jira_mcp",
-            ),
-        ]),
-        None,
-    );
-    assert!(config.is_ok(), "{config:?}");
-    // A password in both places is refused.
-    let err = load(
-        &[],
-        &team_env(&[
-            ("JIRA_MCP_ENCRYPTION_KEY", KEY),
-            ("JIRA_OAUTH_CLIENT_SECRET", "s"),
-            ("JIRA_MCP_DATABASE_URL", "postgres://u:p@postgres/db"),
-            ("JIRA_MCP_DATABASE_PASSWORD", "q"),
-        ]),
-        None,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("keep only one"), "{err}");
+
+    #[test]
+    fn a_database_url_whose_password_needs_encoding_says_so_without_showing_it() {
+        for password in ["ab/cd+ef=", "a?b", "a#b", "50%off"] {
+            let url = format!("postgres://jira_mcp:{password}@postgres:5432/jira_mcp");
+            let err = load(
+                &[],
+                &team_env(&[
+                    ("JIRA_MCP_ENCRYPTION_KEY", KEY),
+                    ("JIRA_OAUTH_CLIENT_SECRET", "s"),
+                    ("JIRA_MCP_DATABASE_URL", &url),
+                ]),
+                None,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("JIRA_MCP_DATABASE_URL")
+                    && err.contains("percent-encoded")
+                    && err.contains("JIRA_MCP_DATABASE_PASSWORD"),
+                "{err}"
+            );
+            assert!(!err.contains(password), "the password is in: {err}");
+        }
+        // Encoded, it is accepted as is.
+        let config = load(
+            &[],
+            &team_env(&[
+                ("JIRA_MCP_ENCRYPTION_KEY", KEY),
+                ("JIRA_OAUTH_CLIENT_SECRET", "s"),
+                (
+                    "JIRA_MCP_DATABASE_URL",
+                    "postgres://jira_mcp:ab%2Fcd+ef%3D@postgres:5432/jira_mcp",
+                ),
+            ]),
+            None,
+        );
+        assert!(config.is_ok(), "{config:?}");
+        // A password in both places is refused.
+        let err = load(
+            &[],
+            &team_env(&[
+                ("JIRA_MCP_ENCRYPTION_KEY", KEY),
+                ("JIRA_OAUTH_CLIENT_SECRET", "s"),
+                ("JIRA_MCP_DATABASE_URL", "postgres://u:p@postgres/db"),
+                ("JIRA_MCP_DATABASE_PASSWORD", "q"),
+            ]),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("keep only one"), "{err}");
+    }
 }

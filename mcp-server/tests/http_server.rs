@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use common::{CLOUD_ID, cloud, cloud_oauth_vars, token_json, tokens};
 use gouqi_oauth::StoreLock;
 use gouqi_oauth::TokenStore;
-use jira_mcp::authz::tokens::random_secret;
-use jira_mcp::http::TeamState;
-use jira_mcp::store::crypto::Sealer;
-use jira_mcp::store::grant::UserGrantStore;
-use jira_mcp::store::{
+use jira_mcp::team::authz::tokens::random_secret;
+use jira_mcp::team::http::TeamState;
+use jira_mcp::team::store::crypto::Sealer;
+use jira_mcp::team::store::grant::UserGrantStore;
+use jira_mcp::team::store::{
     ClientRecord, CodeRecord, FamilyStart, PendingRecord, RefreshUse, StoreError, StoreResult,
     TeamStore, TokenHash, TokenRecord, UnixTime, UserId, UserRecord, now,
 };
@@ -63,7 +63,7 @@ impl Team {
         vars.push(("JIRA_MCP_DATABASE_URL", database_url.clone()));
         vars.extend(extra.iter().cloned());
         let config = common::config(&vars);
-        let store = jira_mcp::store::open(&database_url).await.unwrap();
+        let store = jira_mcp::team::store::open(&database_url).await.unwrap();
         let flaky = Arc::new(Flaky {
             inner: store.clone(),
             down: Default::default(),
@@ -71,8 +71,8 @@ impl Team {
         let sealer = Arc::new(Sealer::from_base64(&key, &[]).unwrap());
         let team = TeamState::new(config, flaky.clone(), sealer.clone()).unwrap();
         let limits = team.settings.connections;
-        let app = jira_mcp::http::app(team, axum::Router::new());
-        tokio::spawn(jira_mcp::http::connections::serve(
+        let app = jira_mcp::team::http::app(team, axum::Router::new());
+        tokio::spawn(jira_mcp::team::http::connections::serve(
             listener,
             app,
             limits,
@@ -751,7 +751,7 @@ async fn configured_hosts_and_origins_pass_through_to_mcp() {
 /// Host through, on /mcp (rmcp's check) as on every other route.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_an_explicit_star_turns_the_host_check_off() {
-    use jira_mcp::http::hosts::{host_allowed, origin_allowed};
+    use jira_mcp::team::http::hosts::{host_allowed, origin_allowed};
     assert!(!host_allowed(Some("rebound.evil.example"), &[]));
     let mut origin = HeaderMap::new();
     origin.insert("origin", "https://evil.example".parse().unwrap());

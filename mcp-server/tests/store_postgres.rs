@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gouqi_oauth::TokenStore;
-use jira_mcp::store::postgres::PostgresStore;
-use jira_mcp::store::{self, StoreError, TeamStore, UserId};
+use jira_mcp::team::store::postgres::PostgresStore;
+use jira_mcp::team::store::{self, StoreError, TeamStore, UserId};
 use sqlx::{Connection, PgConnection, Row};
 use store_support::*;
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gouqi_oauth::TokenStore;
-use jira_mcp::store::crypto::Sealer;
-use jira_mcp::store::sqlite::SqliteStore;
-use jira_mcp::store::{self, StoreError, TeamStore, UserId};
+use jira_mcp::team::store::crypto::Sealer;
+use jira_mcp::team::store::sqlite::SqliteStore;
+use jira_mcp::team::store::{self, StoreError, TeamStore, UserId};
 use store_support::*;
 
 async fn memory() -> Arc<dyn TeamStore> {

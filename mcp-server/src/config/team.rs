@@ -139,6 +139,14 @@ pub(super) fn settings(
     let Some((text, source)) = s.get("JIRA_MCP_HTTP_ADDR") else {
         return Ok(None);
     };
+    if !cfg!(feature = "team") {
+        return Err(error(
+            "JIRA_MCP_HTTP_ADDR",
+            Some(source),
+            "this jira-mcp was built without the team server (cargo feature `team`, on by \
+             default): unset it to serve over stdio, or install a build with the feature",
+        ));
+    }
     let addr: SocketAddr = text.trim().parse().map_err(|_| {
         error(
             "JIRA_MCP_HTTP_ADDR",

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jira_mcp::store::{
+use jira_mcp::team::store::{
     ClientAuth, ClientRecord, CodeRecord, FamilyStart, PendingRecord, RefreshUse, StoreError,
     TeamStore, TokenHash, TokenRecord, UserId, UserRecord, now,
 };
@@ -50,7 +50,7 @@ macro_rules! store_conformance_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() {
-                let store: Option<std::sync::Arc<dyn jira_mcp::store::TeamStore>> = $make;
+                let store: Option<std::sync::Arc<dyn jira_mcp::team::store::TeamStore>> = $make;
                 let Some(store) = store else { return };
                 $crate::store_support::conformance::$name(store).await;
             }

@@ -11,9 +11,9 @@ use gouqi_oauth::{
     AccessToken, ClientId, ClientSecret, RefreshToken, RetryPolicy, TokenCache, TokenSet,
     TokenSource, TokenStore, TokenUrl,
 };
-use jira_mcp::store::crypto::Sealer;
-use jira_mcp::store::grant::UserGrantStore;
-use jira_mcp::store::{TeamStore, UserId};
+use jira_mcp::team::store::crypto::Sealer;
+use jira_mcp::team::store::grant::UserGrantStore;
+use jira_mcp::team::store::{TeamStore, UserId};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -184,7 +184,7 @@ where
     <DB as sqlx::Database>::Connection: sqlx::migrate::Migrate,
     for<'c> &'c mut <DB as sqlx::Database>::Connection: sqlx::Executor<'c, Database = DB>,
 {
-    use jira_mcp::store::{ClientAuth, ClientRecord, TokenHash, TokenRecord, now};
+    use jira_mcp::team::store::{ClientAuth, ClientRecord, TokenHash, TokenRecord, now};
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
         format!(
@@ -249,7 +249,7 @@ where
 /// work, their client counts as authorized (it is not purged), and revoking
 /// their family revokes them.
 pub async fn tokens_survive_the_upgrade(store: &Arc<dyn TeamStore>, access: &str, refresh: &str) {
-    use jira_mcp::store::{RefreshUse, TokenHash, now};
+    use jira_mcp::team::store::{RefreshUse, TokenHash, now};
     assert!(
         store
             .access(&TokenHash::of(access))

@@ -19,8 +19,8 @@ use super::pkce::constant_time_eq;
 use super::tokens::random_secret;
 use super::{AuthzState, parse_params};
 use crate::jira::JiraClient;
-use crate::store::grant::UserGrantStore;
-use crate::store::{CodeRecord, PendingRecord, StoreError, TokenHash, UserRecord, now};
+use crate::team::store::grant::UserGrantStore;
+use crate::team::store::{CodeRecord, PendingRecord, StoreError, TokenHash, UserRecord, now};
 
 /// How long an authorization code issued to an MCP client lives.
 pub const CODE_TTL_SECS: i64 = 60;

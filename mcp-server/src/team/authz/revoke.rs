@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::client_auth::authenticate_client;
 use super::errors::{OAuthError, no_store};
 use super::{AuthzState, parse_params};
-use crate::store::{RefreshUse, TokenHash};
+use crate::team::store::{RefreshUse, TokenHash};
 
 /// `POST /revoke`.
 pub async fn revoke(

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::errors::OAuthError;
 use super::pkce::constant_time_eq;
-use crate::store::{ClientAuth, ClientRecord, TeamStore, TokenHash};
+use crate::team::store::{ClientAuth, ClientRecord, TeamStore, TokenHash};
 
 /// Credentials found in a request.
 struct Presented {

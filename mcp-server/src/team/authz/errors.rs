@@ -62,8 +62,8 @@ impl OAuthError {
     }
 }
 
-impl From<crate::store::StoreError> for OAuthError {
-    fn from(e: crate::store::StoreError) -> OAuthError {
+impl From<crate::team::store::StoreError> for OAuthError {
+    fn from(e: crate::team::store::StoreError) -> OAuthError {
         tracing::error!(error = %e, "the team store failed during an authorization request");
         OAuthError::unavailable(e.to_string())
     }

@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use crate::authz::tokens::Caller;
 use crate::catalog;
 use crate::session::Outcome;
+use crate::team::authz::tokens::Caller;
 
 /// The `tracing` target of audit lines.
 pub const TARGET: &str = "jira_mcp::audit";

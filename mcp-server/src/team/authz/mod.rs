@@ -19,8 +19,8 @@ use url::Url;
 
 use crate::auth::OAuthSetup;
 use crate::config::{AbuseLimits, Config};
-use crate::store::crypto::Sealer;
-use crate::store::{StoreResult, TeamStore, UserId};
+use crate::team::store::crypto::Sealer;
+use crate::team::store::{StoreResult, TeamStore, UserId};
 
 pub mod callback;
 pub mod client_auth;

@@ -8,7 +8,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::TeamState;
-use crate::authz::SCOPES;
+use crate::team::authz::SCOPES;
 
 /// `GET /.well-known/oauth-protected-resource` (and its `/mcp` suffix form).
 pub async fn protected_resource(State(team): State<Arc<TeamState>>) -> Json<Value> {

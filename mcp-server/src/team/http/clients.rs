@@ -14,9 +14,9 @@ use url::Url;
 use crate::auth::OAuthSetup;
 use crate::config::{Config, Deployment};
 use crate::jira::JiraClient;
-use crate::store::crypto::Sealer;
-use crate::store::grant::UserGrantStore;
-use crate::store::{TeamStore, UserId, UserRecord};
+use crate::team::store::crypto::Sealer;
+use crate::team::store::grant::UserGrantStore;
+use crate::team::store::{TeamStore, UserId, UserRecord};
 use crate::tool_error::{ToolError, ToolErrorKind};
 
 /// The live connections, by user.

@@ -8,9 +8,9 @@ use std::time::Duration;
 use super::audit;
 use super::clients::UserClients;
 use crate::auth::AuthStatus;
-use crate::authz::tokens::Caller;
 use crate::jira::JiraClient;
 use crate::session::{FinishedCall, TeamSession, TeamSessions};
+use crate::team::authz::tokens::Caller;
 use crate::tool_error::ToolError;
 
 /// The sessions of the team server's callers, over their connections.
@@ -27,7 +27,7 @@ impl CallerSessions {
 
 #[async_trait::async_trait]
 impl TeamSessions for CallerSessions {
-    fn session(&self, request: &axum::http::request::Parts) -> Option<Arc<dyn TeamSession>> {
+    fn session(&self, request: &http::request::Parts) -> Option<Arc<dyn TeamSession>> {
         let caller = request.extensions.get::<Caller>()?.clone();
         Some(Arc::new(CallerSession {
             caller,

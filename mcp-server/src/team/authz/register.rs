@@ -19,7 +19,7 @@ use super::errors::{OAuthError, no_store};
 use super::page::is_invisible;
 use super::tokens::random_secret;
 use super::{AuthzState, SCOPES, split_scopes};
-use crate::store::{ClientAuth, ClientRecord, TokenHash, now, seconds};
+use crate::team::store::{ClientAuth, ClientRecord, TokenHash, now, seconds};
 
 /// The longest `client_name` accepted (it is shown on the consent page).
 pub const MAX_CLIENT_NAME: usize = 100;

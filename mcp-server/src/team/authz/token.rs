@@ -18,7 +18,7 @@ use super::errors::{OAuthError, no_store};
 use super::pkce;
 use super::tokens::random_secret;
 use super::{AuthzState, parse_params, split_scopes};
-use crate::store::{
+use crate::team::store::{
     ClientRecord, FamilyStart, RefreshUse, TokenHash, TokenRecord, UnixTime, UserId, now, seconds,
 };
 

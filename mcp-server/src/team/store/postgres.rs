@@ -28,17 +28,17 @@ static MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "team store",
-        include_str!("../../migrations/postgres/0001_team_store.sql"),
+        include_str!("../../../migrations/postgres/0001_team_store.sql"),
     ),
     (
         2,
         "token families",
-        include_str!("../../migrations/postgres/0002_token_families.sql"),
+        include_str!("../../../migrations/postgres/0002_token_families.sql"),
     ),
     (
         3,
         "spent consents",
-        include_str!("../../migrations/postgres/0003_spent_consents.sql"),
+        include_str!("../../../migrations/postgres/0003_spent_consents.sql"),
     ),
 ];
 

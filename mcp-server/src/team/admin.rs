@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use gouqi_oauth::secrecy::ExposeSecret;
 
-use crate::authz;
 use crate::config::Config;
 use crate::exit::Outcome;
-use crate::store::{self, TeamStore, UserRecord};
+use crate::team::authz;
+use crate::team::store::{self, TeamStore, UserRecord};
 
 /// `jira-mcp team users`: every user who signed in, one per line.
 pub async fn users(config: &Config) -> Outcome {

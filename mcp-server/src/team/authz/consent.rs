@@ -27,7 +27,7 @@ use super::register::is_loopback;
 use super::tokens::random_secret;
 use super::{AuthzState, SCOPES, parse_params, split_scopes};
 use crate::config::ATLASSIAN_CALLBACK_PATH;
-use crate::store::{ClientRecord, PendingRecord, TokenHash, UnixTime, now};
+use crate::team::store::{ClientRecord, PendingRecord, TokenHash, UnixTime, now};
 
 /// The CSRF cookie's name.
 pub const CSRF_COOKIE: &str = "jira_mcp_csrf";

@@ -35,8 +35,8 @@ pub use app::app;
 
 use crate::config::{Config, TeamSettings};
 use crate::server::ServerState;
-use crate::store::TeamStore;
-use crate::store::crypto::Sealer;
+use crate::team::store::TeamStore;
+use crate::team::store::crypto::Sealer;
 
 /// How often expired codes, pending authorizations and tokens are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
@@ -117,7 +117,7 @@ pub async fn serve(config: Config) -> crate::exit::Outcome {
         .map_err(|e| format!("JIRA_MCP_ENCRYPTION_KEY: {e}"))?;
     let database = settings.database_url.expose_secret();
     prepare_sqlite_dir(database)?;
-    let store = crate::store::open(database)
+    let store = crate::team::store::open(database)
         .await
         .map_err(|e| format!("cannot open the team store: {e}"))?;
     let team = TeamState::new(config, store, Arc::new(sealer))?;
@@ -187,13 +187,13 @@ async fn purge_expired(store: Arc<dyn TeamStore>, unused_client_ttl: Duration) {
     let mut ticks = tokio::time::interval(PURGE_EVERY);
     loop {
         ticks.tick().await;
-        let now = crate::store::now();
+        let now = crate::team::store::now();
         match store.purge_expired(now).await {
             Ok(n) if n > 0 => tracing::info!(purged = n, "purged expired records"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not purge expired records"),
         }
-        let cutoff = now.saturating_sub(crate::store::seconds(unused_client_ttl));
+        let cutoff = now.saturating_sub(crate::team::store::seconds(unused_client_ttl));
         match store.purge_unused_clients(cutoff).await {
             Ok(n) if n > 0 => {
                 tracing::info!(

@@ -19,10 +19,10 @@ use serde_json::{Value, json};
 use super::TeamState;
 use super::audit;
 use super::connections::refuse;
-use crate::authz::tokens::{Caller, Rejection, authenticate};
-use crate::authz::{SCOPE_READ, SCOPE_WRITE, SCOPES};
 use crate::catalog;
 use crate::session::{self, Outcome};
+use crate::team::authz::tokens::{Caller, Rejection, authenticate};
+use crate::team::authz::{SCOPE_READ, SCOPE_WRITE, SCOPES};
 
 /// The largest `/mcp` request body, here and in rmcp (and nginx's
 /// `client_max_body_size 14m` in deploy/nginx.conf): room for

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
 
 use crate::config::AbuseLimits;
-use crate::http::rate::RateLimiter;
+use crate::team::http::rate::RateLimiter;
 
 /// One limit, as a route layer's state.
 pub(crate) struct AddressLimit {

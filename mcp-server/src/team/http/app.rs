@@ -10,7 +10,7 @@ use axum::routing::get;
 
 use super::{TeamState, guard, health, hosts, mcp, metadata};
 use crate::auth::OAuthSetup;
-use crate::authz::{self, AuthzState};
+use crate::team::authz::{self, AuthzState};
 
 /// The whole application; `authz` is the authorization server's router.
 pub fn app(team: Arc<TeamState>, authz: Router) -> Router {

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::SCOPE_WRITE;
 use crate::catalog;
-use crate::store::{StoreError, TeamStore, TokenHash, UserId, now};
+use crate::team::store::{StoreError, TeamStore, TokenHash, UserId, now};
 
 /// A new random secret (256 bits, base64url): a token, a code, a `state`.
 pub fn random_secret() -> String {
