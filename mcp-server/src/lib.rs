@@ -21,3 +21,4 @@ pub mod session;
 pub mod team;
 pub mod text;
 pub mod tool_error;
+pub mod tools;

@@ -9,19 +9,12 @@ use gouqi_oauth::{
     AuthorizationCode, DEFAULT_LOGIN_TIMEOUT, Login, LoopbackListener, PendingAuthorization,
 };
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
-use rmcp::{ErrorData as McpError, ServerHandler, schemars, tool, tool_handler, tool_router};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use rmcp::{ErrorData as McpError, ServerHandler, tool_handler};
+use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-mod agile_attachments;
-mod issues_more;
-mod people_fields;
-
 use crate::auth::{AuthStatus, OAuthSetup};
-use crate::bounds::DEFAULT_TEXT_CHARS;
 use crate::catalog;
 use crate::config::{Config, Grant};
 use crate::jira::JiraClient;
@@ -108,7 +101,7 @@ impl ServerState {
         })
     }
 
-    async fn jira(&self) -> Result<Arc<JiraClient>, ToolError> {
+    pub(crate) async fn jira(&self) -> Result<Arc<JiraClient>, ToolError> {
         if self.team.is_some() {
             let session = SESSION.try_with(Arc::clone).map_err(|_| {
                 ToolError::new("this call carries no signed-in user: authorize the MCP client")
@@ -204,7 +197,7 @@ impl ServerState {
         })
     }
 
-    async fn status(&self) -> Value {
+    pub(crate) async fn status(&self) -> Value {
         if self.team.is_some() {
             return self.caller_status().await;
         }
@@ -269,7 +262,7 @@ impl ServerState {
         session.refusal(tool)
     }
 
-    async fn init_flow(self: &Arc<Self>) -> Result<Value, ToolError> {
+    pub(crate) async fn init_flow(self: &Arc<Self>) -> Result<Value, ToolError> {
         let setup = self.oauth()?;
         if setup.settings().grant == Grant::ClientCredentials {
             return Err(ToolError::new(
@@ -407,17 +400,9 @@ impl ServerState {
         )))
     }
 
-    async fn complete_flow(&self, args: CompleteOAuthFlow) -> Result<Value, ToolError> {
-        let pasted = match (&args.redirect_url, &args.code, &args.state) {
-            (Some(url), _, _) => url.clone(),
-            (None, Some(code), Some(state)) => format!("{code} {state}"),
-            _ => {
-                return Err(ToolError::new(
-                    "give `redirect_url` (the whole URL the browser was redirected to), or both \
-                     `code` and `state` from that URL",
-                ));
-            }
-        };
+    /// Completes the login in progress with what the user pasted: the
+    /// redirected URL, or its code and state.
+    pub(crate) async fn complete_flow(&self, pasted: String) -> Result<Value, ToolError> {
         let mut slot = self.login.lock().await;
         let Some(login) = slot.as_ref() else {
             return Err(ToolError::new(
@@ -435,7 +420,7 @@ impl ServerState {
         self.finish(&pending, code).await
     }
 
-    async fn refresh(&self) -> Result<Value, ToolError> {
+    pub(crate) async fn refresh(&self) -> Result<Value, ToolError> {
         self.oauth()?;
         let jira = self.jira().await?;
         let cache = jira
@@ -456,181 +441,10 @@ fn account_key(user: &Value) -> Option<&str> {
     user["account_id"].as_str().or(user["name"].as_str())
 }
 
-/// Arguments of `get_issue`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct GetIssue {
-    /// The issue key, e.g. `ED-1`.
-    pub issue_key: String,
-    /// Extra fields to return beyond the defaults (ids such as `customfield_10010`, or `duedate`).
-    #[serde(default)]
-    pub fields: Vec<String>,
-    /// The most characters of each text field (description, comments, extra fields) to return; default 8000, at most 1000000. Longer text ends in a marker saying how much was left out.
-    #[serde(default)]
-    pub max_text_length: Option<u32>,
-}
-
-/// Arguments of `search_issues`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct SearchIssues {
-    /// A JQL query, e.g. `project = ED AND status = "In Progress" ORDER BY updated DESC`.
-    pub jql: String,
-    /// Extra fields to return for each issue beyond summary, status, type, priority, assignee and updated.
-    #[serde(default)]
-    pub fields: Vec<String>,
-    /// Issues per page (1 to 100, default 20).
-    #[serde(default)]
-    pub max_results: Option<u32>,
-    /// The `next_page_token` of the previous page, to get the next one.
-    #[serde(default)]
-    pub next_page_token: Option<String>,
-}
-
-/// Arguments of `create_issue`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct CreateIssue {
-    /// The project key, e.g. `ED`.
-    pub project_key: String,
-    /// The issue type name (`Task`, `Bug`, `Story`…) or id.
-    pub issue_type: String,
-    /// The one-line summary.
-    pub summary: String,
-    /// The description, in Markdown or plain text.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Other fields as Jira expects them, e.g. `{"labels": ["x"], "priority": {"name": "High"}}`.
-    #[serde(default)]
-    pub fields: Option<Map<String, Value>>,
-}
-
-/// Arguments of `edit_issue`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct EditIssue {
-    /// The issue key.
-    pub issue_key: String,
-    /// A new summary.
-    #[serde(default)]
-    pub summary: Option<String>,
-    /// A new description, in Markdown or plain text.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Other fields to set, as Jira expects them.
-    #[serde(default)]
-    pub fields: Option<Map<String, Value>>,
-}
-
-/// Arguments naming one issue.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct IssueKey {
-    /// The issue key, e.g. `ED-1`.
-    pub issue_key: String,
-}
-
-/// Arguments of `transition_issue`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct TransitionIssue {
-    /// The issue key.
-    pub issue_key: String,
-    /// The transition's id or name (or the name of the status it leads to), from `get_transitions`.
-    pub transition: String,
-    /// A comment to add with the transition (Markdown or plain text).
-    #[serde(default)]
-    pub comment: Option<String>,
-}
-
-/// Arguments of `add_comment`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct AddComment {
-    /// The issue key.
-    pub issue_key: String,
-    /// The comment, in Markdown or plain text.
-    pub body: String,
-}
-
-/// Arguments of `add_worklog`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct AddWorklog {
-    /// The issue key.
-    pub issue_key: String,
-    /// Time spent in Jira's format, e.g. `1h 30m`, `2d`.
-    pub time_spent: String,
-    /// What was done (Markdown or plain text).
-    #[serde(default)]
-    pub comment: Option<String>,
-    /// When the work started, e.g. `2026-11-27T09:00:00.000+0000` (default: now).
-    #[serde(default)]
-    pub started: Option<String>,
-}
-
-/// Arguments naming a project and an issue type.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct CreateFields {
-    /// The project key.
-    pub project_key: String,
-    /// The issue type name or id.
-    pub issue_type: String,
-}
-
-/// Arguments naming a project.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct ProjectKey {
-    /// The project key, e.g. `ED`.
-    pub project_key: String,
-}
-
-/// Arguments of `list_projects`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct ListProjects {
-    /// Only projects whose key or name contains this text.
-    #[serde(default)]
-    pub query: Option<String>,
-    /// At most this many projects (1 to 100, default 50).
-    #[serde(default)]
-    pub max_results: Option<u32>,
-}
-
-/// Arguments of `lookup_account_id`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct LookupAccount {
-    /// A name or email address (or part of one).
-    pub query: String,
-}
-
-/// Arguments of `create_issue_link`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct CreateIssueLink {
-    /// The link type name, e.g. `Blocks` (see `get_issue_link_types`).
-    pub link_type: String,
-    /// The issue on the inward side (for `Blocks`: the one that is blocked).
-    pub inward_issue: String,
-    /// The issue on the outward side (for `Blocks`: the one that blocks).
-    pub outward_issue: String,
-    /// A comment to add to the inward issue (Markdown or plain text).
-    #[serde(default)]
-    pub comment: Option<String>,
-}
-
-/// Arguments of `complete_oauth_flow`: the redirect URL, or its code and state.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct CompleteOAuthFlow {
-    /// The full URL the browser was redirected to after approving.
-    #[serde(default)]
-    pub redirect_url: Option<String>,
-    /// Or the `code` parameter of that URL (with `state`).
-    #[serde(default)]
-    pub code: Option<String>,
-    /// The `state` parameter of that URL (required with `code`).
-    #[serde(default)]
-    pub state: Option<String>,
-}
-
-/// No arguments.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct NoArgs {}
-
 /// The jira-mcp MCP server.
 #[derive(Clone)]
 pub struct JiraMcp {
-    state: Arc<ServerState>,
+    pub(crate) state: Arc<ServerState>,
     tool_router: ToolRouter<JiraMcp>,
 }
 
@@ -638,7 +452,7 @@ pub struct JiraMcp {
 /// fits the tool's `outputSchema`, `schemas/output/<tool>.json`) and as
 /// compact JSON text for clients that ignore structured content; on failure
 /// `isError` with the message as text.
-fn result(outcome: Result<Value, ToolError>) -> CallToolResult {
+pub(crate) fn result(outcome: Result<Value, ToolError>) -> CallToolResult {
     match outcome {
         Ok(value @ Value::Object(_)) => CallToolResult::structured(value),
         // Every tool answers with an object; anything else would not be
@@ -652,10 +466,15 @@ impl JiraMcp {
     /// A server over `state`.
     /// Only the tools the admin controls allow are listed (and routed).
     pub fn new(state: Arc<ServerState>) -> JiraMcp {
-        let mut tool_router = Self::tool_router()
-            + Self::issues_more_router()
-            + Self::people_fields_router()
-            + Self::agile_attachments_router();
+        let mut tool_router = Self::auth_router()
+            + Self::issues_router()
+            + Self::comments_router()
+            + Self::links_router()
+            + Self::projects_router()
+            + Self::users_router()
+            + Self::attachments_router()
+            + Self::agile_router()
+            + Self::admin_router();
         for tool in catalog::TOOLS {
             if state.config.controls.refusal(tool.name).is_some() {
                 tool_router.remove_route(tool.name);
@@ -669,7 +488,7 @@ impl JiraMcp {
         JiraMcp { state, tool_router }
     }
 
-    async fn with_jira<F, Fut>(&self, f: F) -> Result<CallToolResult, McpError>
+    pub(crate) async fn with_jira<F, Fut>(&self, f: F) -> Result<CallToolResult, McpError>
     where
         F: FnOnce(Arc<JiraClient>) -> Fut,
         Fut: Future<Output = Result<Value, ToolError>>,
@@ -678,353 +497,6 @@ impl JiraMcp {
             Ok(jira) => f(jira).await,
             Err(e) => Err(e),
         }))
-    }
-}
-
-#[tool_router]
-impl JiraMcp {
-    /// Shows how this server authenticates to Jira, whether it is logged in, the site, scopes and token expiry.
-    #[tool(annotations(title = "Auth status", read_only_hint = true, open_world_hint = false))]
-    async fn auth_status(
-        &self,
-        Parameters(_): Parameters<NoArgs>,
-    ) -> Result<CallToolResult, McpError> {
-        Ok(result(Ok(self.state.status().await)))
-    }
-
-    /// Starts an OAuth 2.0 login: returns the authorization URL for the user to open, and captures the redirect in the background so that approving in the browser completes the login. Replaces a pending login; never switches a working login to another account or site (use `jira-mcp auth login` for that).
-    #[tool(annotations(
-        title = "Start OAuth login",
-        read_only_hint = false,
-        destructive_hint = true,
-        idempotent_hint = false,
-        open_world_hint = true
-    ))]
-    async fn init_oauth_flow(
-        &self,
-        Parameters(_): Parameters<NoArgs>,
-    ) -> Result<CallToolResult, McpError> {
-        Ok(result(self.state.init_flow().await))
-    }
-
-    /// Completes the OAuth login with the URL the browser was redirected to (or its code and state), for when the redirect could not reach this server. Replaces the stored tokens of the same account.
-    #[tool(annotations(
-        title = "Complete OAuth login",
-        read_only_hint = false,
-        destructive_hint = true,
-        idempotent_hint = false,
-        open_world_hint = true
-    ))]
-    async fn complete_oauth_flow(
-        &self,
-        Parameters(args): Parameters<CompleteOAuthFlow>,
-    ) -> Result<CallToolResult, McpError> {
-        Ok(result(self.state.complete_flow(args).await))
-    }
-
-    /// Refreshes the OAuth access token now (tokens are otherwise refreshed automatically).
-    #[tool(annotations(
-        title = "Refresh OAuth token",
-        read_only_hint = false,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = true
-    ))]
-    async fn refresh_oauth_token(
-        &self,
-        Parameters(_): Parameters<NoArgs>,
-    ) -> Result<CallToolResult, McpError> {
-        Ok(result(self.state.refresh().await))
-    }
-
-    /// Gets one Jira issue: summary, status, type, priority, people, dates, description as text and the newest comments.
-    #[tool(annotations(title = "Get issue", read_only_hint = true, open_world_hint = true))]
-    async fn get_issue(
-        &self,
-        Parameters(a): Parameters<GetIssue>,
-    ) -> Result<CallToolResult, McpError> {
-        let max_text = a.max_text_length.unwrap_or(DEFAULT_TEXT_CHARS);
-        self.with_jira(|j| async move { j.get_issue(&a.issue_key, &a.fields, max_text).await })
-            .await
-    }
-
-    /// Searches issues with JQL. Returns one page; pass `next_page_token` to get the next.
-    #[tool(annotations(
-        title = "Search issues (JQL)",
-        read_only_hint = true,
-        open_world_hint = true
-    ))]
-    async fn search_issues(
-        &self,
-        Parameters(a): Parameters<SearchIssues>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move {
-            j.search_issues(
-                &a.jql,
-                &a.fields,
-                a.max_results.unwrap_or(20),
-                a.next_page_token.as_deref(),
-            )
-            .await
-        })
-        .await
-    }
-
-    /// Creates an issue. The description may be Markdown.
-    #[tool(annotations(
-        title = "Create issue",
-        read_only_hint = false,
-        destructive_hint = false,
-        idempotent_hint = false,
-        open_world_hint = true
-    ))]
-    async fn create_issue(
-        &self,
-        Parameters(a): Parameters<CreateIssue>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move {
-            j.create_issue(
-                &a.project_key,
-                &a.issue_type,
-                &a.summary,
-                a.description.as_deref(),
-                a.fields.as_ref(),
-            )
-            .await
-        })
-        .await
-    }
-
-    /// Edits an issue's summary, description (Markdown) or other fields.
-    #[tool(annotations(
-        title = "Edit issue",
-        read_only_hint = false,
-        destructive_hint = true,
-        idempotent_hint = true,
-        open_world_hint = true
-    ))]
-    async fn edit_issue(
-        &self,
-        Parameters(a): Parameters<EditIssue>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move {
-            j.edit_issue(
-                &a.issue_key,
-                a.summary.as_deref(),
-                a.description.as_deref(),
-                a.fields.as_ref(),
-            )
-            .await
-        })
-        .await
-    }
-
-    /// Lists the transitions (workflow steps) available for an issue now.
-    #[tool(annotations(
-        title = "Get transitions",
-        read_only_hint = true,
-        open_world_hint = true
-    ))]
-    async fn get_transitions(
-        &self,
-        Parameters(a): Parameters<IssueKey>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move { j.get_transitions(&a.issue_key).await })
-            .await
-    }
-
-    /// Moves an issue through a transition, given by id or name.
-    #[tool(annotations(
-        title = "Transition issue",
-        read_only_hint = false,
-        destructive_hint = false,
-        idempotent_hint = false,
-        open_world_hint = true
-    ))]
-    async fn transition_issue(
-        &self,
-        Parameters(a): Parameters<TransitionIssue>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move {
-            j.transition_issue(&a.issue_key, &a.transition, a.comment.as_deref())
-                .await
-        })
-        .await
-    }
-
-    /// Adds a comment (Markdown or plain text) to an issue.
-    #[tool(annotations(
-        title = "Add comment",
-        read_only_hint = false,
-        destructive_hint = false,
-        idempotent_hint = false,
-        open_world_hint = true
-    ))]
-    async fn add_comment(
-        &self,
-        Parameters(a): Parameters<AddComment>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move { j.add_comment(&a.issue_key, &a.body).await })
-            .await
-    }
-
-    /// Logs work time on an issue.
-    #[tool(annotations(
-        title = "Add worklog",
-        read_only_hint = false,
-        destructive_hint = false,
-        idempotent_hint = false,
-        open_world_hint = true
-    ))]
-    async fn add_worklog(
-        &self,
-        Parameters(a): Parameters<AddWorklog>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move {
-            j.add_worklog(
-                &a.issue_key,
-                &a.time_spent,
-                a.comment.as_deref(),
-                a.started.as_deref(),
-            )
-            .await
-        })
-        .await
-    }
-
-    /// Lists an issue's remote links (web pages, Confluence pages…).
-    #[tool(annotations(
-        title = "Get remote issue links",
-        read_only_hint = true,
-        open_world_hint = true
-    ))]
-    async fn get_remote_issue_links(
-        &self,
-        Parameters(a): Parameters<IssueKey>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move { j.get_remote_issue_links(&a.issue_key).await })
-            .await
-    }
-
-    /// Lists the fields of the create screen for an issue type in a project, with required flags and allowed values.
-    #[tool(annotations(
-        title = "Get create fields",
-        read_only_hint = true,
-        open_world_hint = true
-    ))]
-    async fn get_create_fields(
-        &self,
-        Parameters(a): Parameters<CreateFields>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move { j.get_create_fields(&a.project_key, &a.issue_type).await })
-            .await
-    }
-
-    /// Lists the issue types that can be created in a project.
-    #[tool(annotations(
-        title = "Get project issue types",
-        read_only_hint = true,
-        open_world_hint = true
-    ))]
-    async fn get_project_issue_types(
-        &self,
-        Parameters(a): Parameters<ProjectKey>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move { j.get_project_issue_types(&a.project_key).await })
-            .await
-    }
-
-    /// Lists projects, optionally filtered by text in their key or name.
-    #[tool(annotations(title = "List projects", read_only_hint = true, open_world_hint = true))]
-    async fn list_projects(
-        &self,
-        Parameters(a): Parameters<ListProjects>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move {
-            j.list_projects(a.query.as_deref(), a.max_results.unwrap_or(50))
-                .await
-        })
-        .await
-    }
-
-    /// Finds users by name or email, returning account ids (Cloud) or usernames (Data Center) for assignee and mention fields.
-    #[tool(annotations(
-        title = "Look up account id",
-        read_only_hint = true,
-        open_world_hint = true
-    ))]
-    async fn lookup_account_id(
-        &self,
-        Parameters(a): Parameters<LookupAccount>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move { j.lookup_account_id(&a.query).await })
-            .await
-    }
-
-    /// Lists the issue link types (Blocks, Relates, Duplicate…).
-    #[tool(annotations(
-        title = "Get issue link types",
-        read_only_hint = true,
-        open_world_hint = true
-    ))]
-    async fn get_issue_link_types(
-        &self,
-        Parameters(_): Parameters<NoArgs>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move { j.get_issue_link_types().await })
-            .await
-    }
-
-    /// Links two issues with a link type.
-    #[tool(annotations(
-        title = "Create issue link",
-        read_only_hint = false,
-        destructive_hint = false,
-        idempotent_hint = false,
-        open_world_hint = true
-    ))]
-    async fn create_issue_link(
-        &self,
-        Parameters(a): Parameters<CreateIssueLink>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move {
-            j.create_issue_link(
-                &a.link_type,
-                &a.inward_issue,
-                &a.outward_issue,
-                a.comment.as_deref(),
-            )
-            .await
-        })
-        .await
-    }
-
-    /// Lists the Jira Cloud sites this OAuth login can reach, with their cloud ids.
-    #[tool(annotations(
-        title = "Get accessible resources",
-        read_only_hint = true,
-        open_world_hint = true
-    ))]
-    async fn get_accessible_resources(
-        &self,
-        Parameters(_): Parameters<NoArgs>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move { j.get_accessible_resources().await })
-            .await
-    }
-
-    /// Shows the Jira user these credentials belong to.
-    #[tool(annotations(
-        title = "Get current user",
-        read_only_hint = true,
-        open_world_hint = true
-    ))]
-    async fn get_current_user(
-        &self,
-        Parameters(_): Parameters<NoArgs>,
-    ) -> Result<CallToolResult, McpError> {
-        self.with_jira(|j| async move { j.get_current_user().await })
-            .await
     }
 }
 
