@@ -1,34 +1,43 @@
 //! The Jira logic behind the tools: requests through gouqi-oauth, concise
 //! results, and errors that say what to do. Cloud uses REST API v3 (ADF rich
 //! text), Data Center REST API v2 (wiki markup).
+//!
+//! This file is the shared core: [`JiraClient`], the one request funnel
+//! (`request`, `outcome`), the project allowlist, and the result shapes and
+//! checks more than one toolset uses. Each toolset's requests are in
+//! `jira/{toolset}.rs`, named after `catalog::Toolset` like the tools in
+//! `tools/{toolset}.rs`.
 
-mod agile_attachments;
-mod issues_more;
-mod people_fields;
+mod admin;
+mod agile;
+mod attachments;
+mod comments;
+mod issues;
+mod links;
 mod permissions;
+mod projects;
+mod users;
 
-pub use agile_attachments::{AttachmentContent, Download, MAX_ATTACHMENT_BYTES, SprintChange};
-
+use crate::auth::{NOT_CONFIGURED, NOT_LOGGED_IN, OAuthSetup};
+use crate::bounds::TextLimit;
+use crate::config::{Auth, Config, Deployment, Grant};
+use crate::input;
+use crate::text::{markdown_to_adf, markdown_to_wiki, rich_text_to_string};
+use crate::tool_error::{ToolError, ToolErrorKind, explain};
+pub use agile::{MAX_SPRINT_ISSUES, SprintChange};
+pub use attachments::{AttachmentContent, Download, MAX_ATTACHMENT_BYTES};
 use gouqi_oauth::r#async::{Jira, RawResponse};
 use gouqi_oauth::secrecy::ExposeSecret;
 use gouqi_oauth::{Credentials, Site, TokenCache, TokenSet};
+pub use issues::{MAX_BATCH, NewIssue};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::auth::{NOT_CONFIGURED, NOT_LOGGED_IN, OAuthSetup};
-use crate::bounds::{DEFAULT_TEXT_CHARS, MAX_TEXT_CHARS, TextLimit};
-use crate::config::{Auth, Config, Deployment, Grant};
-use crate::text::{markdown_to_adf, markdown_to_wiki, rich_text_to_string};
-use crate::tool_error::{ToolError, ToolErrorKind, explain};
-use crate::{input, jql};
-
-pub use issues_more::{MAX_BATCH, NewIssue, Page};
-
 /// Scopes the classic Jira Cloud scopes map onto.
 const READ: &str = "read:jira-work";
+
 const WRITE: &str = "write:jira-work";
-const READ_USER: &str = "read:jira-user";
 
 /// The fields a search returns unless asked for more.
 const SEARCH_FIELDS: [&str; 6] = [
@@ -39,22 +48,7 @@ const SEARCH_FIELDS: [&str; 6] = [
     "assignee",
     "updated",
 ];
-/// The fields `get_issue` returns unless asked for more.
-const ISSUE_FIELDS: [&str; 13] = [
-    "summary",
-    "status",
-    "issuetype",
-    "priority",
-    "assignee",
-    "reporter",
-    "labels",
-    "created",
-    "updated",
-    "project",
-    "parent",
-    "description",
-    "comment",
-];
+
 /// How many of the newest comments `get_issue` shows.
 const COMMENTS_SHOWN: usize = 10;
 
@@ -68,6 +62,137 @@ pub struct JiraClient {
     oauth: Option<(OAuthSetup, TokenCache)>,
     /// `JIRA_MCP_PROJECTS`: the only projects tools may reach, when set.
     projects: Option<Vec<String>>,
+}
+
+fn static_credentials(auth: &Auth) -> Credentials {
+    let secret = |s: &gouqi_oauth::secrecy::SecretString| s.expose_secret().into();
+    match auth {
+        Auth::ApiToken { username, token } => Credentials::Basic(username.clone(), secret(token)),
+        Auth::Basic { username, password } => {
+            Credentials::Basic(username.clone(), secret(password))
+        }
+        Auth::Pat { token } | Auth::Bearer { token } => Credentials::Bearer(secret(token)),
+        Auth::Anonymous | Auth::OAuth(_) => Credentials::Anonymous,
+    }
+}
+
+/// Jira's `errorMessages` and `errors`, as one line.
+fn jira_messages(response: &RawResponse) -> String {
+    let Ok(body) = response.json::<Value>() else {
+        let text = response.text();
+        let text = text.trim();
+        return if text.is_empty() || text.starts_with('<') {
+            "no details given".into()
+        } else {
+            text.chars().take(300).collect()
+        };
+    };
+    let mut parts: Vec<String> = body["errorMessages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str().map(String::from))
+        .collect();
+    if let Some(errors) = body["errors"].as_object() {
+        parts.extend(
+            errors
+                .iter()
+                .map(|(field, msg)| format!("{field}: {}", msg.as_str().unwrap_or_default())),
+        );
+    }
+    if let Some(message) = body["message"].as_str() {
+        parts.push(message.to_string());
+    }
+    if parts.is_empty() {
+        "no details given".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn retry_after(response: &RawResponse) -> String {
+    response
+        .headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| "a few".into())
+}
+
+fn field_list(defaults: &[&str], extra: &[String]) -> String {
+    let mut all: Vec<&str> = defaults.to_vec();
+    all.extend(
+        extra
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !defaults.contains(f)),
+    );
+    all.join(",")
+}
+
+fn user(value: &Value) -> Value {
+    if value.is_null() {
+        return Value::Null;
+    }
+    strip_nulls(
+        json!({"display_name": value["displayName"], "account_id": value["accountId"], "name": value["name"]}),
+    )
+}
+
+fn comments(page: &Value, limit: TextLimit) -> Value {
+    let all = page["comments"].as_array().cloned().unwrap_or_default();
+    let newest = all.iter().rev().take(COMMENTS_SHOWN).rev().map(|c| {
+        let body = limit.text(rich_text_to_string(&c["body"]));
+        json!({"id": c["id"], "author": user(&c["author"]), "created": c["created"], "body": body})
+    });
+    let shown: Vec<Value> = newest.collect();
+    if shown.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(shown)
+    }
+}
+
+/// Rich text (ADF) as text; other values as they are.
+fn readable(value: &Value) -> Value {
+    match value {
+        Value::Object(o) if o.get("type").and_then(Value::as_str) == Some("doc") => {
+            json!(rich_text_to_string(value))
+        }
+        other => other.clone(),
+    }
+}
+
+fn text_or_null(value: &Value) -> Value {
+    let text = rich_text_to_string(value);
+    if text.trim().is_empty() {
+        Value::Null
+    } else {
+        Value::String(text)
+    }
+}
+
+fn insert(map: &mut Map<String, Value>, key: &str, value: Value) {
+    if !value.is_null() {
+        map.insert(key.into(), value);
+    }
+}
+
+fn strip_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
+        other => other,
+    }
+}
+
+/// Percent-encodes one path segment (issue keys and ids are safe already,
+/// but a user-typed value must not escape its segment).
+fn encode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 impl JiraClient {
@@ -333,365 +458,6 @@ impl JiraClient {
         site.join(&format!("browse/{key}")).ok().map(String::from)
     }
 
-    /// One issue, concisely, with its description and newest comments; each
-    /// text field cut at `max_text` characters (with a marker).
-    pub async fn get_issue(&self, key: &str, fields: &[String], max_text: u32) -> ToolResult {
-        let limit = TextLimit {
-            chars: input::in_range("max_text_length", max_text, 1..=MAX_TEXT_CHARS)?,
-            tool: "get_issue",
-            issue_key: key,
-        };
-        let wanted = field_list(&ISSUE_FIELDS, fields);
-        let issue = self
-            .request(
-                Method::GET,
-                &format!("issue/{}", self.issue(key)?),
-                &[("fields", &wanted)],
-                None,
-                READ,
-            )
-            .await?;
-        let mut out = self.summarize(&issue, fields, limit);
-        let f = &issue["fields"];
-        insert(
-            &mut out,
-            "description",
-            limit.value(text_or_null(&f["description"])),
-        );
-        insert(&mut out, "reporter", user(&f["reporter"]));
-        insert(&mut out, "labels", f["labels"].clone());
-        insert(&mut out, "created", f["created"].clone());
-        insert(&mut out, "parent", f["parent"]["key"].clone());
-        insert(&mut out, "comments", comments(&f["comment"], limit));
-        Ok(Value::Object(out))
-    }
-
-    /// Searches with JQL: Cloud pages with `nextPageToken`, Data Center with `startAt`.
-    pub async fn search_issues(
-        &self,
-        jql: &str,
-        fields: &[String],
-        max_results: u32,
-        next_page_token: Option<&str>,
-    ) -> ToolResult {
-        let wanted: Vec<String> = field_list(&SEARCH_FIELDS, fields)
-            .split(',')
-            .map(String::from)
-            .collect();
-        let max = input::in_range("max_results", max_results, 1..=100)?;
-        let scoped;
-        let jql = match &self.projects {
-            Some(allowed) => {
-                scoped = jql::scoped(jql, allowed)?;
-                scoped.as_str()
-            }
-            None => jql,
-        };
-        let (page, next) = match self.deployment {
-            Deployment::Cloud => {
-                let mut body = json!({"jql": jql, "fields": wanted, "maxResults": max});
-                if let Some(token) = next_page_token {
-                    body["nextPageToken"] = json!(token);
-                }
-                let page = self
-                    .request(Method::POST, "search/jql", &[], Some(&body), READ)
-                    .await?;
-                let next = page["nextPageToken"].as_str().map(String::from);
-                (page, next)
-            }
-            Deployment::DataCenter => {
-                let start: u64 = match next_page_token {
-                    Some(t) => t.parse().map_err(|_| ToolError::new(format!("next_page_token `{t}` is not one this server returned; start without it")))?,
-                    None => 0,
-                };
-                let body =
-                    json!({"jql": jql, "fields": wanted, "maxResults": max, "startAt": start});
-                let page = self
-                    .request(Method::POST, "search", &[], Some(&body), READ)
-                    .await?;
-                let count = page["issues"].as_array().map_or(0, Vec::len) as u64;
-                let total = page["total"].as_u64().unwrap_or(0);
-                let next =
-                    (start + count < total && count > 0).then(|| (start + count).to_string());
-                (page, next)
-            }
-        };
-        let issues: Vec<Value> = page["issues"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|i| {
-                let limit = TextLimit {
-                    chars: DEFAULT_TEXT_CHARS,
-                    tool: "get_issue",
-                    issue_key: i["key"].as_str().unwrap_or_default(),
-                };
-                Value::Object(self.summarize(i, fields, limit))
-            })
-            .collect();
-        let mut out = Map::new();
-        insert(&mut out, "issues", Value::Array(issues));
-        insert(&mut out, "is_last", json!(next.is_none()));
-        insert(
-            &mut out,
-            "next_page_token",
-            next.map_or(Value::Null, Value::String),
-        );
-        if let Some(total) = page["total"].as_u64() {
-            insert(&mut out, "total", json!(total));
-        }
-        Ok(Value::Object(out))
-    }
-
-    /// Creates an issue; `description` is Markdown or plain text.
-    pub async fn create_issue(
-        &self,
-        project_key: &str,
-        issue_type: &str,
-        summary: &str,
-        description: Option<&str>,
-        extra: Option<&Map<String, Value>>,
-    ) -> ToolResult {
-        self.check_fields(extra)?;
-        let mut fields = Map::new();
-        fields.insert("project".into(), json!({"key": self.project(project_key)?}));
-        fields.insert("issuetype".into(), id_or_name(issue_type));
-        fields.insert("summary".into(), json!(summary));
-        if let Some(text) = description {
-            fields.insert("description".into(), self.rich_text(text));
-        }
-        merge(&mut fields, extra);
-        let created = self
-            .request(
-                Method::POST,
-                "issue",
-                &[],
-                Some(&json!({"fields": fields})),
-                WRITE,
-            )
-            .await?;
-        let key = created["key"].as_str().unwrap_or_default().to_string();
-        Ok(json!({"key": key, "id": created["id"], "url": self.browse(&key)}))
-    }
-
-    /// Updates an issue's summary, description or other fields.
-    pub async fn edit_issue(
-        &self,
-        key: &str,
-        summary: Option<&str>,
-        description: Option<&str>,
-        extra: Option<&Map<String, Value>>,
-    ) -> ToolResult {
-        self.check_fields(extra)?;
-        let mut fields = Map::new();
-        if let Some(summary) = summary {
-            fields.insert("summary".into(), json!(summary));
-        }
-        if let Some(text) = description {
-            fields.insert("description".into(), self.rich_text(text));
-        }
-        merge(&mut fields, extra);
-        if fields.is_empty() {
-            return Err(ToolError::new(
-                "nothing to change: give summary, description or fields",
-            ));
-        }
-        self.request(
-            Method::PUT,
-            &format!("issue/{}", self.issue(key)?),
-            &[],
-            Some(&json!({"fields": fields})),
-            WRITE,
-        )
-        .await?;
-        Ok(json!({"key": key, "updated": fields.keys().collect::<Vec<_>>()}))
-    }
-
-    /// The transitions available from the issue's current status.
-    pub async fn get_transitions(&self, key: &str) -> ToolResult {
-        let answer = self
-            .request(
-                Method::GET,
-                &format!("issue/{}/transitions", self.issue(key)?),
-                &[],
-                None,
-                READ,
-            )
-            .await?;
-        let list = answer["transitions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|t| json!({"id": t["id"], "name": t["name"], "to_status": t["to"]["name"]}));
-        Ok(json!({"key": key, "transitions": list.collect::<Vec<_>>()}))
-    }
-
-    /// Moves the issue through a transition given by id or name.
-    pub async fn transition_issue(
-        &self,
-        key: &str,
-        transition: &str,
-        comment: Option<&str>,
-    ) -> ToolResult {
-        let available = self.get_transitions(key).await?;
-        let list = available["transitions"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let matches = |t: &&Value| {
-            t["id"].as_str() == Some(transition)
-                || t["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(transition))
-                || t["to_status"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(transition))
-        };
-        let Some(chosen) = list.iter().find(matches) else {
-            let names: Vec<String> = list
-                .iter()
-                .map(|t| {
-                    format!(
-                        "{} (id {})",
-                        t["name"].as_str().unwrap_or("?"),
-                        t["id"].as_str().unwrap_or("?")
-                    )
-                })
-                .collect();
-            return Err(ToolError::new(format!(
-                "`{transition}` is not a transition available for {key}; choose one of: {}",
-                names.join(", ")
-            )));
-        };
-        let mut body = json!({"transition": {"id": chosen["id"]}});
-        if let Some(text) = comment {
-            body["update"] = json!({"comment": [{"add": {"body": self.rich_text(text)}}]});
-        }
-        self.request(
-            Method::POST,
-            &format!("issue/{}/transitions", self.issue(key)?),
-            &[],
-            Some(&body),
-            WRITE,
-        )
-        .await?;
-        Ok(json!({"key": key, "transition": chosen["name"], "status": chosen["to_status"]}))
-    }
-
-    /// Adds a comment (Markdown or plain text).
-    pub async fn add_comment(&self, key: &str, body: &str) -> ToolResult {
-        let request = json!({"body": self.rich_text(body)});
-        let comment = self
-            .request(
-                Method::POST,
-                &format!("issue/{}/comment", self.issue(key)?),
-                &[],
-                Some(&request),
-                WRITE,
-            )
-            .await?;
-        Ok(
-            json!({"key": key, "id": comment["id"], "created": comment["created"], "author": user(&comment["author"])}),
-        )
-    }
-
-    /// Logs time on the issue.
-    pub async fn add_worklog(
-        &self,
-        key: &str,
-        time_spent: &str,
-        comment: Option<&str>,
-        started: Option<&str>,
-    ) -> ToolResult {
-        let mut request = json!({"timeSpent": time_spent});
-        if let Some(text) = comment {
-            request["comment"] = self.rich_text(text);
-        }
-        if let Some(started) = started {
-            request["started"] = json!(started);
-        }
-        let log = self
-            .request(
-                Method::POST,
-                &format!("issue/{}/worklog", self.issue(key)?),
-                &[],
-                Some(&request),
-                WRITE,
-            )
-            .await?;
-        Ok(
-            json!({"key": key, "id": log["id"], "time_spent": log["timeSpent"], "time_spent_seconds": log["timeSpentSeconds"], "started": log["started"]}),
-        )
-    }
-
-    /// The issue's links to other systems (Confluence pages, web links…).
-    pub async fn get_remote_issue_links(&self, key: &str) -> ToolResult {
-        let links = self
-            .request(
-                Method::GET,
-                &format!("issue/{}/remotelink", self.issue(key)?),
-                &[],
-                None,
-                READ,
-            )
-            .await?;
-        let list = links.as_array().into_iter().flatten().map(|l| {
-            json!({"id": l["id"], "title": l["object"]["title"], "url": l["object"]["url"], "relationship": l["relationship"], "application": l["application"]["name"]})
-        });
-        Ok(json!({"key": key, "links": list.collect::<Vec<_>>()}))
-    }
-
-    /// The issue types one can create in a project.
-    pub async fn get_project_issue_types(&self, project_key: &str) -> ToolResult {
-        let answer = self
-            .request(
-                Method::GET,
-                &format!("issue/createmeta/{}/issuetypes", self.project(project_key)?),
-                &[("maxResults", "100")],
-                None,
-                READ,
-            )
-            .await?;
-        let types = answer
-            .get("issueTypes")
-            .or_else(|| answer.get("values"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let list = types.iter().map(|t| json!({"id": t["id"], "name": t["name"], "subtask": t["subtask"], "description": t["description"]}));
-        Ok(json!({"project_key": project_key, "issue_types": list.collect::<Vec<_>>()}))
-    }
-
-    /// The fields of the create screen for an issue type (by id or name).
-    pub async fn get_create_fields(&self, project_key: &str, issue_type: &str) -> ToolResult {
-        let type_id = self.issue_type_id(project_key, issue_type).await?;
-        let path = format!(
-            "issue/createmeta/{}/issuetypes/{}",
-            self.project(project_key)?,
-            encode(&type_id)
-        );
-        let answer = self
-            .request(Method::GET, &path, &[("maxResults", "200")], None, READ)
-            .await?;
-        let fields = answer
-            .get("fields")
-            .or_else(|| answer.get("values"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let list = fields.iter().map(|f| {
-            let allowed: Vec<Value> = f["allowedValues"].as_array().into_iter().flatten().take(50).map(|v| v.get("name").or_else(|| v.get("value")).cloned().unwrap_or(Value::Null)).collect();
-            let mut out = json!({"field_id": f["fieldId"], "name": f["name"], "required": f["required"], "type": f["schema"]["type"]});
-            if !allowed.is_empty() {
-                out["allowed_values"] = Value::Array(allowed);
-            }
-            out
-        });
-        Ok(
-            json!({"project_key": project_key, "issue_type_id": type_id, "fields": list.collect::<Vec<_>>()}),
-        )
-    }
-
     async fn issue_type_id(
         &self,
         project_key: &str,
@@ -716,136 +482,6 @@ impl JiraClient {
                     names.join(", ")
                 ))
             })
-    }
-
-    /// Projects visible to the user, optionally filtered by a text query.
-    pub async fn list_projects(&self, query: Option<&str>, max_results: u32) -> ToolResult {
-        let max = input::in_range("max_results", max_results, 1..=100)?;
-        let projects: Vec<Value> = match self.deployment {
-            Deployment::Cloud => {
-                let max_text = max.to_string();
-                let mut q = vec![("maxResults", max_text.as_str())];
-                if let Some(text) = query {
-                    q.push(("query", text));
-                }
-                let page = self
-                    .request(Method::GET, "project/search", &q, None, READ)
-                    .await?;
-                page["values"].as_array().cloned().unwrap_or_default()
-            }
-            Deployment::DataCenter => {
-                let all = self
-                    .request(Method::GET, "project", &[], None, READ)
-                    .await?;
-                let needle = query.unwrap_or_default().to_lowercase();
-                all.as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|p| {
-                        needle.is_empty()
-                            || [&p["key"], &p["name"]].iter().any(|v| {
-                                v.as_str()
-                                    .is_some_and(|s| s.to_lowercase().contains(&needle))
-                            })
-                    })
-                    .take(max as usize)
-                    .cloned()
-                    .collect()
-            }
-        };
-        let reachable = |p: &&Value| match (&self.projects, p["key"].as_str()) {
-            (None, _) => true,
-            (Some(allowed), Some(key)) => allowed.iter().any(|a| a.eq_ignore_ascii_case(key)),
-            (Some(_), None) => false,
-        };
-        let list = projects.iter().filter(reachable).map(|p| json!({"key": p["key"], "name": p["name"], "id": p["id"], "type": p["projectTypeKey"]}));
-        Ok(json!({"projects": list.collect::<Vec<_>>()}))
-    }
-
-    /// Finds users by name or email: account ids on Cloud, usernames on Data Center.
-    pub async fn lookup_account_id(&self, query: &str) -> ToolResult {
-        let (param, scope) = match self.deployment {
-            Deployment::Cloud => ("query", READ_USER),
-            Deployment::DataCenter => ("username", READ_USER),
-        };
-        let users = self
-            .request(
-                Method::GET,
-                "user/search",
-                &[(param, query), ("maxResults", "20")],
-                None,
-                scope,
-            )
-            .await?;
-        let list = users.as_array().into_iter().flatten().map(|u| {
-            json!({"account_id": u["accountId"], "name": u["name"], "key": u["key"], "display_name": u["displayName"], "email": u["emailAddress"], "active": u["active"]})
-        }).map(strip_nulls);
-        Ok(json!({"users": list.collect::<Vec<_>>()}))
-    }
-
-    /// The link types (Blocks, Relates…).
-    pub async fn get_issue_link_types(&self) -> ToolResult {
-        let answer = self
-            .request(Method::GET, "issueLinkType", &[], None, READ)
-            .await?;
-        let list = answer["issueLinkTypes"].as_array().into_iter().flatten().map(|t| json!({"id": t["id"], "name": t["name"], "inward": t["inward"], "outward": t["outward"]}));
-        Ok(json!({"link_types": list.collect::<Vec<_>>()}))
-    }
-
-    /// Links two issues: `outward_issue` <outward verb> `inward_issue`.
-    pub async fn create_issue_link(
-        &self,
-        link_type: &str,
-        inward_issue: &str,
-        outward_issue: &str,
-        comment: Option<&str>,
-    ) -> ToolResult {
-        let (inward, outward) = (self.issue(inward_issue)?, self.issue(outward_issue)?);
-        let mut body = json!({"type": {"name": link_type}, "inwardIssue": {"key": inward}, "outwardIssue": {"key": outward}});
-        if let Some(text) = comment {
-            body["comment"] = json!({"body": self.rich_text(text)});
-        }
-        self.request(Method::POST, "issueLink", &[], Some(&body), WRITE)
-            .await?;
-        Ok(
-            json!({"linked": true, "type": link_type, "inward_issue": inward_issue, "outward_issue": outward_issue}),
-        )
-    }
-
-    /// The user the credentials belong to.
-    pub async fn get_current_user(&self) -> ToolResult {
-        let me = self
-            .request(Method::GET, "myself", &[], None, READ_USER)
-            .await?;
-        Ok(strip_nulls(json!({
-            "account_id": me["accountId"], "name": me["name"], "display_name": me["displayName"],
-            "email": me["emailAddress"], "time_zone": me["timeZone"], "active": me["active"],
-        })))
-    }
-
-    /// The Cloud sites this OAuth authorization reaches.
-    pub async fn get_accessible_resources(&self) -> ToolResult {
-        let Some((setup, cache)) = &self.oauth else {
-            return Err(ToolError::new(
-                "accessible resources exist only for Jira Cloud OAuth; this server uses other credentials",
-            ));
-        };
-        if self.deployment != Deployment::Cloud {
-            return Err(ToolError::new(
-                "accessible resources exist only for Jira Cloud; this is Data Center",
-            ));
-        }
-        let token = cache.token().await?;
-        let sites = gouqi_oauth::accessible_resources_with(
-            &setup.api_url()?,
-            &token.tokens().access_token,
-            setup.http(),
-        )
-        .await?;
-        let list = sites
-            .iter()
-            .map(|s| json!({"cloud_id": s.id, "url": s.url, "name": s.name, "scopes": s.scopes}));
-        Ok(json!({"sites": list.collect::<Vec<_>>()}))
     }
 
     /// The concise form of an issue used by every tool.
@@ -884,147 +520,277 @@ impl JiraClient {
     }
 }
 
-fn static_credentials(auth: &Auth) -> Credentials {
-    let secret = |s: &gouqi_oauth::secrecy::SecretString| s.expose_secret().into();
-    match auth {
-        Auth::ApiToken { username, token } => Credentials::Basic(username.clone(), secret(token)),
-        Auth::Basic { username, password } => {
-            Credentials::Basic(username.clone(), secret(password))
-        }
-        Auth::Pat { token } | Auth::Bearer { token } => Credentials::Bearer(secret(token)),
-        Auth::Anonymous | Auth::OAuth(_) => Credentials::Anonymous,
-    }
+/// Where an agile issue list comes from, for the paging advice.
+struct IssuePage<'a> {
+    tail: String,
+    jql: Option<&'a str>,
+    fields: &'a [String],
+    start_at: u32,
+    max_results: u32,
 }
 
-/// Jira's `errorMessages` and `errors`, as one line.
-fn jira_messages(response: &RawResponse) -> String {
-    let Ok(body) = response.json::<Value>() else {
-        let text = response.text();
-        let text = text.trim();
-        return if text.is_empty() || text.starts_with('<') {
-            "no details given".into()
-        } else {
-            text.chars().take(300).collect()
+/// The concise form of a sprint.
+fn sprint(s: &Value) -> Value {
+    strip_nulls(json!({
+        "id": s["id"], "name": s["name"], "state": s["state"],
+        "start_date": s["startDate"], "end_date": s["endDate"],
+        "complete_date": s["completeDate"], "goal": s["goal"].as_str().filter(|g| !g.is_empty()),
+        "board_id": s["originBoardId"],
+    }))
+}
+
+/// `startAt` paging: where this page started, whether it is the last, and
+/// where the next one starts. Boards and sprints say `isLast`; issue lists
+/// give a `total`.
+fn paging(page: &Value, start_at: u32, count: usize) -> Map<String, Value> {
+    let next = u64::from(start_at) + count as u64;
+    let is_last = match (page["isLast"].as_bool(), page["total"].as_u64()) {
+        (Some(last), _) => last,
+        (None, Some(total)) => next >= total,
+        (None, None) => true,
+    } || count == 0;
+    let mut out = Map::new();
+    out.insert("start_at".into(), json!(start_at));
+    out.insert("is_last".into(), json!(is_last));
+    if !is_last {
+        out.insert("next_start_at".into(), json!(next));
+    }
+    if let Some(total) = page["total"].as_u64() {
+        out.insert("total".into(), json!(total));
+    }
+    out
+}
+
+/// The most characters of each changelog value (`from`/`to`) shown.
+const CHANGE_VALUE_CHARS: usize = 200;
+
+/// A page request: where to start and how many.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// The index of the first item (0-based).
+    pub start_at: u32,
+    /// How many items at most.
+    pub max_results: u32,
+}
+
+impl Page {
+    fn checked(self, max: u32) -> Result<Page, ToolError> {
+        input::in_range("start_at", self.start_at, 0..=1_000_000)?;
+        input::in_range("max_results", self.max_results, 1..=max)?;
+        Ok(self)
+    }
+
+    fn query(&self) -> [(&'static str, String); 2] {
+        [
+            ("startAt", self.start_at.to_string()),
+            ("maxResults", self.max_results.to_string()),
+        ]
+    }
+
+    /// This page of `all` (for Data Center answers that hold every item).
+    fn slice<'a>(&self, all: &'a [Value]) -> &'a [Value] {
+        let start = (self.start_at as usize).min(all.len());
+        let end = start
+            .saturating_add(self.max_results as usize)
+            .min(all.len());
+        &all[start..end]
+    }
+
+    /// The paging fields of a result: `next_start_at` only when more remain.
+    fn info(&self, shown: usize, total: Option<u64>) -> Map<String, Value> {
+        let next = u64::from(self.start_at) + shown as u64;
+        let more = match total {
+            Some(total) => next < total,
+            None => shown == self.max_results as usize,
         };
-    };
-    let mut parts: Vec<String> = body["errorMessages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| m.as_str().map(String::from))
-        .collect();
-    if let Some(errors) = body["errors"].as_object() {
-        parts.extend(
-            errors
-                .iter()
-                .map(|(field, msg)| format!("{field}: {}", msg.as_str().unwrap_or_default())),
+        let mut out = Map::new();
+        out.insert("start_at".into(), json!(self.start_at));
+        insert(&mut out, "total", total.map_or(Value::Null, |t| json!(t)));
+        insert(
+            &mut out,
+            "next_start_at",
+            if more && shown > 0 {
+                json!(next)
+            } else {
+                Value::Null
+            },
         );
-    }
-    if let Some(message) = body["message"].as_str() {
-        parts.push(message.to_string());
-    }
-    if parts.is_empty() {
-        "no details given".into()
-    } else {
-        parts.join("; ")
+        out
     }
 }
 
-fn retry_after(response: &RawResponse) -> String {
-    response
-        .headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_string())
-        .unwrap_or_else(|| "a few".into())
-}
-
-fn field_list(defaults: &[&str], extra: &[String]) -> String {
-    let mut all: Vec<&str> = defaults.to_vec();
-    all.extend(
-        extra
-            .iter()
-            .map(String::as_str)
-            .filter(|f| !defaults.contains(f)),
-    );
-    all.join(",")
-}
-
-fn id_or_name(value: &str) -> Value {
-    if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) {
-        json!({"id": value})
-    } else {
-        json!({"name": value})
+fn short(value: &Value) -> Value {
+    match value.as_str() {
+        Some(text) if text.chars().count() > CHANGE_VALUE_CHARS => {
+            let kept: String = text.chars().take(CHANGE_VALUE_CHARS).collect();
+            json!(format!("{kept}…"))
+        }
+        _ => value.clone(),
     }
 }
 
-fn merge(fields: &mut Map<String, Value>, extra: Option<&Map<String, Value>>) {
-    for (k, v) in extra.into_iter().flatten() {
-        fields.insert(k.clone(), v.clone());
-    }
-}
-
-fn user(value: &Value) -> Value {
-    if value.is_null() {
-        return Value::Null;
-    }
-    strip_nulls(
-        json!({"display_name": value["displayName"], "account_id": value["accountId"], "name": value["name"]}),
-    )
-}
-
-fn comments(page: &Value, limit: TextLimit) -> Value {
-    let all = page["comments"].as_array().cloned().unwrap_or_default();
-    let newest = all.iter().rev().take(COMMENTS_SHOWN).rev().map(|c| {
-        let body = limit.text(rich_text_to_string(&c["body"]));
-        json!({"id": c["id"], "author": user(&c["author"]), "created": c["created"], "body": body})
+/// One changelog entry: who, when, and each field's change as text.
+fn change(entry: &Value) -> Value {
+    let items = entry["items"].as_array().into_iter().flatten().map(|i| {
+        strip_nulls(json!({
+            "field": i["field"],
+            "from": short(&i["fromString"]),
+            "to": short(&i["toString"]),
+        }))
     });
-    let shown: Vec<Value> = newest.collect();
-    if shown.is_empty() {
-        Value::Null
+    strip_nulls(json!({
+        "id": entry["id"], "author": user(&entry["author"]), "created": entry["created"],
+        "items": items.collect::<Vec<_>>(),
+    }))
+}
+
+/// Characters of a project or version description shown.
+const DESCRIPTION_CHARS: usize = 2_000;
+
+/// The longest description or link summary taken (Jira's text limit).
+const MAX_DESCRIPTION: usize = 32_767;
+
+/// A calendar date `YYYY-MM-DD` (ISO order, so strings compare as dates).
+pub(crate) fn date<'d>(name: &str, text: &'d str) -> Result<&'d str, ToolError> {
+    let bad = || {
+        ToolError::new(format!(
+            "`{name}` must be a date like 2026-12-31 (YYYY-MM-DD), not `{}`",
+            text.chars().take(40).collect::<String>()
+        ))
+    };
+    let parts: Vec<&str> = text.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(y, 4) && digits(m, 2) && digits(d, 2)) {
+        return Err(bad());
+    }
+    let (year, month, day): (u32, u32, u32) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if (1..=days).contains(&day) && year >= 1900 {
+        Ok(text)
     } else {
-        Value::Array(shown)
+        Err(bad())
     }
 }
 
-/// Rich text (ADF) as text; other values as they are.
-fn readable(value: &Value) -> Value {
-    match value {
-        Value::Object(o) if o.get("type").and_then(Value::as_str) == Some("doc") => {
-            json!(rich_text_to_string(value))
-        }
-        other => other.clone(),
-    }
-}
-
-fn text_or_null(value: &Value) -> Value {
-    let text = rich_text_to_string(value);
-    if text.trim().is_empty() {
-        Value::Null
+/// A numeric id (links, versions), checked before it goes into a path.
+fn numeric_id<'t>(name: &str, text: &'t str) -> Result<&'t str, ToolError> {
+    let text = text.trim();
+    if !text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text)
     } else {
-        Value::String(text)
+        Err(ToolError::new(format!(
+            "`{name}` must be a numeric id like 10001, not `{}`",
+            text.chars().take(40).collect::<String>()
+        )))
     }
 }
 
-fn insert(map: &mut Map<String, Value>, key: &str, value: Value) {
-    if !value.is_null() {
-        map.insert(key.into(), value);
+/// Optional search text: blank counts as none; at most 255 characters.
+fn optional_text<'t>(name: &str, text: Option<&'t str>) -> Result<Option<&'t str>, ToolError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => required_text(name, t, 255).map(Some),
+        None => Ok(None),
     }
 }
 
-fn strip_nulls(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+/// Free text (descriptions) of at most `max` characters.
+fn bounded<'t>(name: &str, text: &'t str, max: usize) -> Result<&'t str, ToolError> {
+    if text.chars().count() > max {
+        return Err(ToolError::new(format!(
+            "`{name}` must be at most {max} characters"
+        )));
+    }
+    Ok(text)
+}
+
+/// Non-blank text of at most `max` characters.
+fn required_text<'t>(name: &str, text: &'t str, max: usize) -> Result<&'t str, ToolError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ToolError::new(format!("`{name}` must not be empty")));
+    }
+    if text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(ToolError::new(format!(
+            "`{name}` must be at most {max} characters on one line"
+        )));
+    }
+    Ok(text)
+}
+
+fn number(value: &Value) -> Option<u64> {
+    value
+        .as_u64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+}
+
+fn cut(text: Option<&str>) -> Value {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Value::Null;
+    };
+    match text.char_indices().nth(DESCRIPTION_CHARS) {
+        Some((at, _)) => json!(format!("{}…", &text[..at])),
+        None => json!(text),
+    }
+}
+
+fn version_entry(v: &Value) -> Value {
+    strip_nulls(json!({
+        "id": v["id"], "name": v["name"], "description": cut(v["description"].as_str()),
+        "released": v["released"], "archived": v["archived"], "start_date": v["startDate"],
+        "release_date": v["releaseDate"], "overdue": v["overdue"],
+    }))
+}
+
+fn component_entry(c: &Value) -> Value {
+    strip_nulls(json!({
+        "id": c["id"], "name": c["name"], "description": cut(c["description"].as_str()),
+        "lead": user(&c["lead"]), "assignee_type": c["assigneeType"],
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_follows_is_last_or_total() {
+        let out = paging(&json!({"isLast": false}), 0, 2);
+        assert_eq!(out["next_start_at"], 2);
+        let out = paging(&json!({"total": 5}), 3, 2);
+        assert_eq!(out["is_last"], true);
+        let out = paging(&json!({"total": 5}), 0, 2);
+        assert_eq!(out["next_start_at"], 2);
+    }
+
+    #[test]
+    fn dates_must_be_real_calendar_days() {
+        for good in ["2026-12-31", "2024-02-29", "2000-02-29"] {
+            assert!(date("d", good).is_ok(), "{good}");
         }
-        other => other,
+        for bad in [
+            "2026-13-01",
+            "2026-02-29",
+            "1900-02-29",
+            "26-1-1",
+            "2026/01/01",
+            "",
+            "2026-01-1a",
+        ] {
+            assert!(date("d", bad).is_err(), "{bad}");
+        }
     }
-}
-
-/// Percent-encodes one path segment (issue keys and ids are safe already,
-/// but a user-typed value must not escape its segment).
-fn encode(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
