@@ -2,21 +2,12 @@
 //! results, and errors that say what to do. Cloud uses REST API v3 (ADF rich
 //! text), Data Center REST API v2 (wiki markup).
 //!
-//! This file is the shared core: [`JiraClient`], the one request funnel
+//! This is the shared core: [`JiraClient`], the one request funnel
 //! (`request`, `outcome`), the project allowlist, and the result shapes and
-//! checks more than one toolset uses. Each toolset's requests are in
-//! `jira/{toolset}.rs`, named after `catalog::Toolset` like the tools in
-//! `tools/{toolset}.rs`.
+//! checks more than one toolset uses (`pub(crate)` for the toolsets). Each
+//! toolset's own requests are with its tools, in `tools/{toolset}.rs`.
 
-mod admin;
-mod agile;
-mod attachments;
-mod comments;
-mod issues;
-mod links;
 mod permissions;
-mod projects;
-mod users;
 
 use crate::auth::{NOT_CONFIGURED, NOT_LOGGED_IN, OAuthSetup};
 use crate::bounds::TextLimit;
@@ -24,23 +15,20 @@ use crate::config::{Auth, Config, Deployment, Grant};
 use crate::input;
 use crate::text::{markdown_to_adf, markdown_to_wiki, rich_text_to_string};
 use crate::tool_error::{ToolError, ToolErrorKind, explain};
-pub use agile::{MAX_SPRINT_ISSUES, SprintChange};
-pub use attachments::{AttachmentContent, Download, MAX_ATTACHMENT_BYTES};
 use gouqi_oauth::r#async::{Jira, RawResponse};
 use gouqi_oauth::secrecy::ExposeSecret;
 use gouqi_oauth::{Credentials, Site, TokenCache, TokenSet};
-pub use issues::{MAX_BATCH, NewIssue};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use url::Url;
 
 /// Scopes the classic Jira Cloud scopes map onto.
-const READ: &str = "read:jira-work";
+pub(crate) const READ: &str = "read:jira-work";
 
-const WRITE: &str = "write:jira-work";
+pub(crate) const WRITE: &str = "write:jira-work";
 
 /// The fields a search returns unless asked for more.
-const SEARCH_FIELDS: [&str; 6] = [
+pub(crate) const SEARCH_FIELDS: [&str; 6] = [
     "summary",
     "status",
     "issuetype",
@@ -52,16 +40,16 @@ const SEARCH_FIELDS: [&str; 6] = [
 /// How many of the newest comments `get_issue` shows.
 const COMMENTS_SHOWN: usize = 10;
 
-type ToolResult = Result<Value, ToolError>;
+pub(crate) type ToolResult = Result<Value, ToolError>;
 
 /// A Jira connection: the client, its deployment, and OAuth details if any.
 pub struct JiraClient {
-    jira: Jira,
-    deployment: Deployment,
-    site_url: Option<Url>,
-    oauth: Option<(OAuthSetup, TokenCache)>,
+    pub(crate) jira: Jira,
+    pub(crate) deployment: Deployment,
+    pub(crate) site_url: Option<Url>,
+    pub(crate) oauth: Option<(OAuthSetup, TokenCache)>,
     /// `JIRA_MCP_PROJECTS`: the only projects tools may reach, when set.
-    projects: Option<Vec<String>>,
+    pub(crate) projects: Option<Vec<String>>,
 }
 
 fn static_credentials(auth: &Auth) -> Credentials {
@@ -119,7 +107,7 @@ fn retry_after(response: &RawResponse) -> String {
         .unwrap_or_else(|| "a few".into())
 }
 
-fn field_list(defaults: &[&str], extra: &[String]) -> String {
+pub(crate) fn field_list(defaults: &[&str], extra: &[String]) -> String {
     let mut all: Vec<&str> = defaults.to_vec();
     all.extend(
         extra
@@ -130,7 +118,7 @@ fn field_list(defaults: &[&str], extra: &[String]) -> String {
     all.join(",")
 }
 
-fn user(value: &Value) -> Value {
+pub(crate) fn user(value: &Value) -> Value {
     if value.is_null() {
         return Value::Null;
     }
@@ -139,7 +127,7 @@ fn user(value: &Value) -> Value {
     )
 }
 
-fn comments(page: &Value, limit: TextLimit) -> Value {
+pub(crate) fn comments(page: &Value, limit: TextLimit) -> Value {
     let all = page["comments"].as_array().cloned().unwrap_or_default();
     let newest = all.iter().rev().take(COMMENTS_SHOWN).rev().map(|c| {
         let body = limit.text(rich_text_to_string(&c["body"]));
@@ -163,7 +151,7 @@ fn readable(value: &Value) -> Value {
     }
 }
 
-fn text_or_null(value: &Value) -> Value {
+pub(crate) fn text_or_null(value: &Value) -> Value {
     let text = rich_text_to_string(value);
     if text.trim().is_empty() {
         Value::Null
@@ -172,13 +160,13 @@ fn text_or_null(value: &Value) -> Value {
     }
 }
 
-fn insert(map: &mut Map<String, Value>, key: &str, value: Value) {
+pub(crate) fn insert(map: &mut Map<String, Value>, key: &str, value: Value) {
     if !value.is_null() {
         map.insert(key.into(), value);
     }
 }
 
-fn strip_nulls(value: Value) -> Value {
+pub(crate) fn strip_nulls(value: Value) -> Value {
     match value {
         Value::Object(map) => {
             Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
@@ -189,7 +177,7 @@ fn strip_nulls(value: Value) -> Value {
 
 /// Percent-encodes one path segment (issue keys and ids are safe already,
 /// but a user-typed value must not escape its segment).
-fn encode(segment: &str) -> String {
+pub(crate) fn encode(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
@@ -258,7 +246,7 @@ impl JiraClient {
     }
 
     /// A well-formed issue key whose project this server may reach.
-    fn issue<'k>(&self, key: &'k str) -> Result<&'k str, ToolError> {
+    pub(crate) fn issue<'k>(&self, key: &'k str) -> Result<&'k str, ToolError> {
         let key = input::issue_key(key)?;
         let Some(allowed) = &self.projects else {
             return Ok(key);
@@ -275,7 +263,7 @@ impl JiraClient {
     }
 
     /// A well-formed project key this server may reach.
-    fn project<'k>(&self, key: &'k str) -> Result<&'k str, ToolError> {
+    pub(crate) fn project<'k>(&self, key: &'k str) -> Result<&'k str, ToolError> {
         let key = input::project_key(key)?;
         match &self.projects {
             Some(allowed) => Self::allowed(key, allowed).map(|_| key),
@@ -295,7 +283,10 @@ impl JiraClient {
     }
 
     /// Checks the issue keys inside `fields` that point elsewhere (a parent).
-    fn check_fields(&self, fields: Option<&Map<String, Value>>) -> Result<(), ToolError> {
+    pub(crate) fn check_fields(
+        &self,
+        fields: Option<&Map<String, Value>>,
+    ) -> Result<(), ToolError> {
         let Some(parent) = fields.and_then(|f| f.get("parent")) else {
             return Ok(());
         };
@@ -355,19 +346,19 @@ impl JiraClient {
         }
     }
 
-    fn path(&self, tail: &str) -> String {
+    pub(crate) fn path(&self, tail: &str) -> String {
         format!("rest/api/{}/{tail}", self.version())
     }
 
     /// Rich text in the form this deployment's API takes.
-    fn rich_text(&self, markdown: &str) -> Value {
+    pub(crate) fn rich_text(&self, markdown: &str) -> Value {
         match self.deployment {
             Deployment::Cloud => markdown_to_adf(markdown),
             Deployment::DataCenter => Value::String(markdown_to_wiki(markdown)),
         }
     }
 
-    async fn request(
+    pub(crate) async fn request(
         &self,
         method: Method,
         tail: &str,
@@ -383,7 +374,7 @@ impl JiraClient {
     }
 
     /// Turns a response into its JSON, or into an error that says what to do.
-    async fn outcome(&self, response: RawResponse, scope: &str) -> ToolResult {
+    pub(crate) async fn outcome(&self, response: RawResponse, scope: &str) -> ToolResult {
         let status = response.status.as_u16();
         if response.status.is_success() {
             return Ok(if response.body.is_empty() {
@@ -449,7 +440,7 @@ impl JiraClient {
         )
     }
 
-    fn browse(&self, key: &str) -> Option<String> {
+    pub(crate) fn browse(&self, key: &str) -> Option<String> {
         let mut site = self.site_url.clone()?;
         // A Data Center context path (`https://host/jira`) must survive the join.
         if !site.path().ends_with('/') {
@@ -458,7 +449,7 @@ impl JiraClient {
         site.join(&format!("browse/{key}")).ok().map(String::from)
     }
 
-    async fn issue_type_id(
+    pub(crate) async fn issue_type_id(
         &self,
         project_key: &str,
         issue_type: &str,
@@ -485,7 +476,7 @@ impl JiraClient {
     }
 
     /// The concise form of an issue used by every tool.
-    fn summarize(
+    pub(crate) fn summarize(
         &self,
         issue: &Value,
         extra_fields: &[String],
@@ -521,16 +512,16 @@ impl JiraClient {
 }
 
 /// Where an agile issue list comes from, for the paging advice.
-struct IssuePage<'a> {
-    tail: String,
-    jql: Option<&'a str>,
-    fields: &'a [String],
-    start_at: u32,
-    max_results: u32,
+pub(crate) struct IssuePage<'a> {
+    pub(crate) tail: String,
+    pub(crate) jql: Option<&'a str>,
+    pub(crate) fields: &'a [String],
+    pub(crate) start_at: u32,
+    pub(crate) max_results: u32,
 }
 
 /// The concise form of a sprint.
-fn sprint(s: &Value) -> Value {
+pub(crate) fn sprint(s: &Value) -> Value {
     strip_nulls(json!({
         "id": s["id"], "name": s["name"], "state": s["state"],
         "start_date": s["startDate"], "end_date": s["endDate"],
@@ -542,7 +533,7 @@ fn sprint(s: &Value) -> Value {
 /// `startAt` paging: where this page started, whether it is the last, and
 /// where the next one starts. Boards and sprints say `isLast`; issue lists
 /// give a `total`.
-fn paging(page: &Value, start_at: u32, count: usize) -> Map<String, Value> {
+pub(crate) fn paging(page: &Value, start_at: u32, count: usize) -> Map<String, Value> {
     let next = u64::from(start_at) + count as u64;
     let is_last = match (page["isLast"].as_bool(), page["total"].as_u64()) {
         (Some(last), _) => last,
@@ -574,13 +565,13 @@ pub struct Page {
 }
 
 impl Page {
-    fn checked(self, max: u32) -> Result<Page, ToolError> {
+    pub(crate) fn checked(self, max: u32) -> Result<Page, ToolError> {
         input::in_range("start_at", self.start_at, 0..=1_000_000)?;
         input::in_range("max_results", self.max_results, 1..=max)?;
         Ok(self)
     }
 
-    fn query(&self) -> [(&'static str, String); 2] {
+    pub(crate) fn query(&self) -> [(&'static str, String); 2] {
         [
             ("startAt", self.start_at.to_string()),
             ("maxResults", self.max_results.to_string()),
@@ -588,7 +579,7 @@ impl Page {
     }
 
     /// This page of `all` (for Data Center answers that hold every item).
-    fn slice<'a>(&self, all: &'a [Value]) -> &'a [Value] {
+    pub(crate) fn slice<'a>(&self, all: &'a [Value]) -> &'a [Value] {
         let start = (self.start_at as usize).min(all.len());
         let end = start
             .saturating_add(self.max_results as usize)
@@ -597,7 +588,7 @@ impl Page {
     }
 
     /// The paging fields of a result: `next_start_at` only when more remain.
-    fn info(&self, shown: usize, total: Option<u64>) -> Map<String, Value> {
+    pub(crate) fn info(&self, shown: usize, total: Option<u64>) -> Map<String, Value> {
         let next = u64::from(self.start_at) + shown as u64;
         let more = match total {
             Some(total) => next < total,
@@ -630,7 +621,7 @@ fn short(value: &Value) -> Value {
 }
 
 /// One changelog entry: who, when, and each field's change as text.
-fn change(entry: &Value) -> Value {
+pub(crate) fn change(entry: &Value) -> Value {
     let items = entry["items"].as_array().into_iter().flatten().map(|i| {
         strip_nulls(json!({
             "field": i["field"],
@@ -648,7 +639,7 @@ fn change(entry: &Value) -> Value {
 const DESCRIPTION_CHARS: usize = 2_000;
 
 /// The longest description or link summary taken (Jira's text limit).
-const MAX_DESCRIPTION: usize = 32_767;
+pub(crate) const MAX_DESCRIPTION: usize = 32_767;
 
 /// A calendar date `YYYY-MM-DD` (ISO order, so strings compare as dates).
 pub(crate) fn date<'d>(name: &str, text: &'d str) -> Result<&'d str, ToolError> {
@@ -687,7 +678,7 @@ pub(crate) fn date<'d>(name: &str, text: &'d str) -> Result<&'d str, ToolError> 
 }
 
 /// A numeric id (links, versions), checked before it goes into a path.
-fn numeric_id<'t>(name: &str, text: &'t str) -> Result<&'t str, ToolError> {
+pub(crate) fn numeric_id<'t>(name: &str, text: &'t str) -> Result<&'t str, ToolError> {
     let text = text.trim();
     if !text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit()) {
         Ok(text)
@@ -700,7 +691,10 @@ fn numeric_id<'t>(name: &str, text: &'t str) -> Result<&'t str, ToolError> {
 }
 
 /// Optional search text: blank counts as none; at most 255 characters.
-fn optional_text<'t>(name: &str, text: Option<&'t str>) -> Result<Option<&'t str>, ToolError> {
+pub(crate) fn optional_text<'t>(
+    name: &str,
+    text: Option<&'t str>,
+) -> Result<Option<&'t str>, ToolError> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) => required_text(name, t, 255).map(Some),
         None => Ok(None),
@@ -708,7 +702,7 @@ fn optional_text<'t>(name: &str, text: Option<&'t str>) -> Result<Option<&'t str
 }
 
 /// Free text (descriptions) of at most `max` characters.
-fn bounded<'t>(name: &str, text: &'t str, max: usize) -> Result<&'t str, ToolError> {
+pub(crate) fn bounded<'t>(name: &str, text: &'t str, max: usize) -> Result<&'t str, ToolError> {
     if text.chars().count() > max {
         return Err(ToolError::new(format!(
             "`{name}` must be at most {max} characters"
@@ -718,7 +712,11 @@ fn bounded<'t>(name: &str, text: &'t str, max: usize) -> Result<&'t str, ToolErr
 }
 
 /// Non-blank text of at most `max` characters.
-fn required_text<'t>(name: &str, text: &'t str, max: usize) -> Result<&'t str, ToolError> {
+pub(crate) fn required_text<'t>(
+    name: &str,
+    text: &'t str,
+    max: usize,
+) -> Result<&'t str, ToolError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(ToolError::new(format!("`{name}` must not be empty")));
@@ -731,13 +729,13 @@ fn required_text<'t>(name: &str, text: &'t str, max: usize) -> Result<&'t str, T
     Ok(text)
 }
 
-fn number(value: &Value) -> Option<u64> {
+pub(crate) fn number(value: &Value) -> Option<u64> {
     value
         .as_u64()
         .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
 }
 
-fn cut(text: Option<&str>) -> Value {
+pub(crate) fn cut(text: Option<&str>) -> Value {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
         return Value::Null;
     };
@@ -747,7 +745,7 @@ fn cut(text: Option<&str>) -> Value {
     }
 }
 
-fn version_entry(v: &Value) -> Value {
+pub(crate) fn version_entry(v: &Value) -> Value {
     strip_nulls(json!({
         "id": v["id"], "name": v["name"], "description": cut(v["description"].as_str()),
         "released": v["released"], "archived": v["archived"], "start_date": v["startDate"],
@@ -755,7 +753,7 @@ fn version_entry(v: &Value) -> Value {
     }))
 }
 
-fn component_entry(c: &Value) -> Value {
+pub(crate) fn component_entry(c: &Value) -> Value {
     strip_nulls(json!({
         "id": c["id"], "name": c["name"], "description": cut(c["description"].as_str()),
         "lead": user(&c["lead"]), "assignee_type": c["assigneeType"],

@@ -1,5 +1,8 @@
-//! The `auth` toolset (`catalog::Toolset::Auth`): how this server signs in to Jira: its status, the OAuth login flow, a forced refresh (stdio only; the team server signs users in through their MCP client). Each tool's
-//! arguments, and its mapping onto the Jira requests of [`JiraClient`].
+//! The `auth` toolset (`catalog::Toolset::Auth`): how this server signs in to
+//! Jira: its status, the OAuth login flow, a forced refresh (stdio only; the
+//! team server signs users in through their MCP client).
+//!
+//! One place per tool: its arguments and its `#[tool_router]` method.
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;

@@ -11,6 +11,7 @@ mod links;
 mod projects;
 mod users;
 
+pub use attachments::MAX_ATTACHMENT_BYTES;
 use rmcp::schemars;
 use serde::Deserialize;
 

@@ -30,7 +30,7 @@ use crate::team::authz::{SCOPE_READ, SCOPE_WRITE, SCOPES};
 /// JSON-RPC call. One limit, documented in the README ("Upload limit").
 pub const MAX_BODY: usize = 14 * 1024 * 1024;
 const _: () = assert!(
-    MAX_BODY as u64 > crate::jira::MAX_ATTACHMENT_BYTES.div_ceil(3) * 4 + 64 * 1024,
+    MAX_BODY as u64 > crate::tools::MAX_ATTACHMENT_BYTES.div_ceil(3) * 4 + 64 * 1024,
     "a largest upload_attachment call must fit in MAX_BODY"
 );
 
