@@ -11,7 +11,7 @@
 //!   callers that used the same token share a single refresh. Refreshes hold
 //!   the store's cross-process lock and re-read the store, so two processes
 //!   never send the same rotating refresh token.
-//! - The request path ([`Jira`], [`r#async::Jira`]) attaches the token as a
+//! - The request path ([`Jira`], [`r#async::Jira`](async/struct.Jira.html)) attaches the token as a
 //!   *sensitive* default header and retries once after a 401. gouqi itself
 //!   only ever sees `Credentials::Anonymous`, so its tracing spans (which
 //!   record the client's credentials) carry no token.

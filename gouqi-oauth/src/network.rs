@@ -21,7 +21,7 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(30);
 /// How this crate's HTTP clients connect: timeouts, and which certificate
 /// authorities they trust. Build it once and hand it to
 /// [`crate::TokenSource::http_settings`], [`crate::AuthorizationFlow::http_settings`]
-/// and [`crate::r#async::Jira::with_settings`] / [`crate::Jira::with_settings`].
+/// and [`r#async::Jira::with_settings`](async/struct.Jira.html#method.with_settings) / [`crate::Jira::with_settings`].
 ///
 /// ```no_run
 /// # fn run() -> gouqi_oauth::Result<()> {

@@ -204,7 +204,7 @@ impl JiraClient {
         Ok(json!({"link_types": list.collect::<Vec<_>>()}))
     }
 
-    /// Links two issues: `outward_issue` <outward verb> `inward_issue`.
+    /// Links two issues: `outward_issue` `<outward verb>` `inward_issue`.
     pub async fn create_issue_link(
         &self,
         link_type: &str,

@@ -342,7 +342,7 @@ fn shown_uri(uri: &str) -> String {
 }
 
 /// Whether a requested redirect URI matches a registered one: the parsed
-/// URLs are equal, except that an `http` loopback URI (127.0.0.1, [::1],
+/// URLs are equal, except that an `http` loopback URI (127.0.0.1, `[::1]`,
 /// localhost) matches on any port: a native client listens on whatever
 /// port is free when it runs (RFC 8252 §7.3). Scheme, host, path and query
 /// must still match.

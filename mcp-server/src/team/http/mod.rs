@@ -1,7 +1,7 @@
 //! The team server: MCP's streamable HTTP at `/mcp` for many users, each
 //! acting in Jira as themselves (`jira-mcp serve --http ADDR`).
 //!
-//! - [`app`]: the axum router (the authorization server's routes merged in);
+//! - [`app`](mod@app): the axum router (the authorization server's routes merged in);
 //! - [`guard`]: the bearer check on `/mcp`, scopes, rate limit;
 //! - [`hosts`]: Host and Origin checks against DNS rebinding, on every route;
 //! - [`metadata`]: Protected Resource Metadata (RFC 9728);
