@@ -1,6 +1,6 @@
 //! The seam between the tool layer and the team server. The tool layer says
 //! here what it needs from a team-server caller's session; the team server
-//! (`http::session`) implements it. So the tool layer imports nothing from
+//! (`team::http::session`) implements it. So the tool layer imports nothing from
 //! the team server, and the caller's identity stays inside one object from
 //! the HTTP request to the audit line.
 
